@@ -1,0 +1,251 @@
+"""The contract's JSON model: what "parses" means and how values are written.
+
+CONTRACT §1 makes serde_json (the gateway's parser, with correct rounding) the
+definition. Python's own ``json`` module differs in four ways that matter here,
+and each is handled on purpose:
+
+* it accepts ``NaN``/``Infinity``  -> rejected by ``parse_constant``;
+* it turns ``1e400`` into ``inf``    -> rejected when a number overflows;
+* it accepts lone ``\\ud800`` escapes -> rejected after a targeted check;
+* it has no depth limit (only a RecursionError) -> 127 levels are enforced
+  by a pre-scan of the text as written.
+
+Parsed objects come back with their keys in code point order, because the
+gateway's ``serde_json::Value`` is a ``BTreeMap``: "the same value" in this
+project includes the key order a runtime writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Final
+
+MAX_DEPTH: Final = 127
+I64_MIN: Final = -(2**63)
+U64_MAX: Final = 2**64 - 1
+
+JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+
+
+class JsonError(ValueError):
+    """The text is not JSON under the contract's rules."""
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+
+
+def number_from_literal(literal: str) -> int | float:
+    """Apply the number model to a syntactically valid JSON number literal.
+
+    Integers are exact when they fit in i64 or u64; anything else becomes the
+    nearest double (Python's float() rounds correctly, like serde_json with
+    ``float_roundtrip``). ``-0`` is the double -0.0, as in serde_json.
+    """
+    if "." in literal or "e" in literal or "E" in literal:
+        return _finite(float(literal))
+    if literal == "-0":
+        return -0.0
+    # Longer literals cannot fit in u64; converting them through int() would
+    # also trip Python's 4300-digit guard for no benefit.
+    if len(literal) <= 20:
+        value = int(literal)
+        if I64_MIN <= value <= U64_MAX:
+            return value
+    return _finite(float(literal))
+
+
+def _finite(value: float) -> float:
+    if math.isinf(value):
+        raise JsonError("number out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonError(f"{name} is not JSON")
+
+
+def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # dict() keeps the last of duplicate keys, which is serde_json's rule.
+    merged = dict(pairs)
+    return dict(sorted(merged.items()))
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_sorted_object,
+    parse_int=number_from_literal,
+    parse_float=number_from_literal,
+    parse_constant=_reject_constant,
+    strict=True,
+)
+
+# A lone surrogate can only come from a \uD8xx-\uDFxx escape (or a raw
+# surrogate code point in an already-broken str); most texts have neither,
+# so the exact walk below runs only when this finds a candidate.
+_MAYBE_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE_CHAR: Final = re.compile(r"[\ud800-\udfff]")
+_STRUCTURE: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def loads(text: str) -> JsonValue:
+    """Parse one JSON text under the contract's rules, or raise JsonError."""
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise JsonError(f"recursion limit exceeded (more than {MAX_DEPTH} levels)")
+    check_surrogates = _MAYBE_SURROGATE.search(text) is not None
+    decoder = _SURROGATE_DECODER if check_surrogates else _DECODER
+    try:
+        value = decoder.decode(text)
+    except JsonError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise JsonError(str(exc)) from exc
+    if check_surrogates:
+        _reject_surrogates(value)
+    return value
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting of the text as written, strings skipped."""
+    if text.count("{") + text.count("[") <= MAX_DEPTH:
+        return 0  # cannot be too deep: skip the exact scan
+    depth = deepest = 0
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def _checked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Every pair is checked before duplicates collapse: the contract rejects a
+    # lone surrogate even where a later duplicate key would have replaced it.
+    for key, value in pairs:
+        _reject_surrogates(key)
+        _reject_surrogates(value)
+    return _sorted_object(pairs)
+
+
+_SURROGATE_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_checked_object,
+    parse_int=number_from_literal,
+    parse_float=number_from_literal,
+    parse_constant=_reject_constant,
+    strict=True,
+)
+
+
+def _reject_surrogates(value: JsonValue) -> None:
+    # Python's decoder joins valid \uD83D\uDE00 pairs into one code point, so
+    # any surrogate left in a str was lone in the text.
+    if isinstance(value, str):
+        if _SURROGATE_CHAR.search(value):
+            raise JsonError("lone surrogate in \\u escape")
+    elif isinstance(value, list):
+        for item in value:
+            _reject_surrogates(item)
+    # dicts were checked by their own hook when they were built
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+def dumps(value: JsonValue) -> str:
+    """Compact JSON, byte-compatible with ``serde_json::to_string``.
+
+    Objects are written in their dict order (parsed values are already
+    sorted); floats as serde_json's formatter (zmij, since 1.0.15x) prints
+    them; strings with serde_json's escapes
+    (which are also Python's with ``ensure_ascii=False``).
+    """
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts)
+
+
+_encode_str = json.encoder.encode_basestring  # C-accelerated; escapes '"', '\\', control chars only
+
+
+def _write(value: JsonValue, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(format_float(value))
+    elif isinstance(value, str):
+        out.append(_encode_str(value))
+    elif isinstance(value, list):
+        _write_array(value, out)
+    elif isinstance(value, dict):
+        _write_object(value, out)
+    else:
+        raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def _write_array(items: list[JsonValue], out: list[str]) -> None:
+    out.append("[")
+    for index, item in enumerate(items):
+        if index:
+            out.append(",")
+        _write(item, out)
+    out.append("]")
+
+
+def _write_object(obj: dict[str, JsonValue], out: list[str]) -> None:
+    out.append("{")
+    for index, (key, item) in enumerate(obj.items()):
+        if index:
+            out.append(",")
+        out.append(_encode_str(key))
+        out.append(":")
+        _write(item, out)
+    out.append("}")
+
+
+def format_float(value: float) -> str:
+    """Format a finite double exactly as serde_json does.
+
+    Shortest round-trip digits; plain notation when the decimal exponent of
+    the first digit is in -5..=15 (always with a fraction: ``100.0``),
+    otherwise ``d.ddde+N`` / ``de-N`` with the exponent's sign always written.
+    """
+    if not math.isfinite(value):
+        raise ValueError("JSON has no non-finite numbers")
+    if value == 0.0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    digits, point = _shortest_digits(abs(value))
+    return sign + _layout(digits, point)
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """Shortest round-trip digits d1d2... and kk with value = 0.d1d2... x 10**kk."""
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    leading_zeros = len(whole + fraction) - len((whole + fraction).lstrip("0"))
+    point = len(whole) - leading_zeros + (int(exponent) if exponent else 0)
+    return digits.rstrip("0"), point
+
+
+def _layout(digits: str, kk: int) -> str:
+    length = len(digits)
+    k = kk - length
+    if 0 <= k and kk <= 16:
+        return digits + "0" * k + ".0"
+    if 0 < kk <= 16:
+        return digits[:kk] + "." + digits[kk:]
+    if -5 < kk <= 0:
+        return "0." + "0" * -kk + digits
+    mantissa = digits if length == 1 else digits[0] + "." + digits[1:]
+    return f"{mantissa}e{kk - 1:+d}"

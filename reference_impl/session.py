@@ -1,0 +1,411 @@
+"""The longitudinal session log, ``session.iterate.v1`` (CONTRACT §4).
+
+The record type is the gateway's serde-derived ``SessionRecord``, decided by
+the contract. Reading a record therefore follows serde's rules, not JSON
+Schema's: unknown fields are dropped (and, like serde's ``IgnoredAny``, only
+checked for syntax), a known field given twice is an error, ``null`` for an
+optional field means absent, and a struct may also be written as an array of
+its fields in declaration order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from reference_impl.jsonmodel import MAX_DEPTH, JsonError, JsonValue, dumps, number_from_literal
+from reference_impl.text import cut
+
+SCHEMA: Final = "session.iterate.v1"
+PROMPT_LIMIT: Final = 4000
+INFRA_ERROR_LIMIT: Final = 800
+U32_MAX: Final = 2**32 - 1
+U64_MAX: Final = 2**64 - 1
+
+_log = logging.getLogger(__name__)
+
+
+class RecordError(ValueError):
+    """The record type rejects this input (the probe answers ``{"error": ...}``)."""
+
+
+@dataclass(frozen=True)
+class SessionAttempt:
+    iteration: int
+    verdict_kind: str
+    error: str | None = None
+    span_id: str | None = None
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return _without_none(
+            {
+                "iteration": self.iteration,
+                "verdict_kind": self.verdict_kind,
+                "error": self.error,
+                "span_id": self.span_id,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: str
+    timestamp: str
+    daemon: str
+    kind: str
+    model: str
+    provider: str
+    prompt: str
+    iterations: int
+    max_iterations: int
+    final_verdict: str
+    attempts: tuple[SessionAttempt, ...]
+    duration_ms: int
+    artifact: JsonValue = None
+    grounded_in_roster: bool | None = None
+    schema: str = SCHEMA
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        """The row in contract field order, absent optionals omitted."""
+        return _without_none(
+            {
+                "schema": self.schema,
+                "session_id": self.session_id,
+                "timestamp": self.timestamp,
+                "daemon": self.daemon,
+                "kind": self.kind,
+                "model": self.model,
+                "provider": self.provider,
+                "prompt": self.prompt,
+                "iterations": self.iterations,
+                "max_iterations": self.max_iterations,
+                "final_verdict": self.final_verdict,
+                "attempts": [attempt.to_dict() for attempt in self.attempts],
+                "artifact": self.artifact,
+                "grounded_in_roster": self.grounded_in_roster,
+                "duration_ms": self.duration_ms,
+            }
+        )
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+
+def _without_none(fields: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+# ---------------------------------------------------------------------------
+# Reading: a syntax-only pass, then serde's typing rules field by field.
+
+
+@dataclass(frozen=True)
+class _Obj:
+    """A JSON object with its pairs as written (duplicates kept)."""
+
+    pairs: list[tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Num:
+    """A number literal, typed only where a field reads it."""
+
+    literal: str
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonError(f"{name} is not JSON")
+
+
+_SYNTAX: Final = json.JSONDecoder(
+    object_pairs_hook=_Obj,
+    parse_int=_Num,
+    parse_float=_Num,
+    parse_constant=_reject_constant,
+    strict=True,
+)
+
+Converter = Callable[[Any, str], Any]
+
+
+def _string(node: Any, name: str) -> str:
+    if not isinstance(node, str):
+        raise RecordError(f"invalid type for `{name}`: expected a string")
+    _check_scalar_values(node, name)
+    return node
+
+
+def _check_scalar_values(text: str, name: str) -> None:
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        raise RecordError(f"lone surrogate in `{name}`")
+
+
+def _unsigned(limit: int) -> Converter:
+    def convert(node: Any, name: str) -> int:
+        if not isinstance(node, _Num):
+            raise RecordError(f"invalid type for `{name}`: expected an integer")
+        try:
+            value = number_from_literal(node.literal)
+        except JsonError as exc:
+            raise RecordError(f"`{name}`: {exc}") from exc
+        if isinstance(value, float):
+            raise RecordError(f"invalid type for `{name}`: floating point `{node.literal}`")
+        if not 0 <= value <= limit:
+            raise RecordError(f"invalid value for `{name}`: integer `{value}` out of range")
+        return value
+
+    return convert
+
+
+def _boolean(node: Any, name: str) -> bool:
+    if not isinstance(node, bool):
+        raise RecordError(f"invalid type for `{name}`: expected a boolean")
+    return node
+
+
+def _optional(inner: Converter) -> Converter:
+    def convert(node: Any, name: str) -> Any:
+        return None if node is None else inner(node, name)
+
+    return convert
+
+
+def _value(node: Any, name: str, level: int = 2) -> JsonValue:
+    """A serde_json::Value; the record is level 1, so the artifact is level 2."""
+    if isinstance(node, _Num):
+        try:
+            return number_from_literal(node.literal)
+        except JsonError as exc:
+            raise RecordError(f"`{name}`: {exc}") from exc
+    if isinstance(node, str):
+        _check_scalar_values(node, name)
+        return node
+    if isinstance(node, list | _Obj) and level > MAX_DEPTH:
+        raise RecordError(f"`{name}`: recursion limit exceeded")
+    if isinstance(node, list):
+        return [_value(item, name, level + 1) for item in node]
+    if isinstance(node, _Obj):
+        merged: dict[str, JsonValue] = {}
+        for key, item in node.pairs:
+            _check_scalar_values(key, name)
+            merged[key] = _value(item, name, level + 1)
+        return dict(sorted(merged.items()))
+    return node  # None, True, False
+
+
+_ATTEMPT_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
+    ("iteration", _unsigned(U32_MAX), True),
+    ("verdict_kind", _string, True),
+    ("error", _optional(_string), False),
+    ("span_id", _optional(_string), False),
+)
+
+
+def _attempt(node: Any, name: str) -> SessionAttempt:
+    return SessionAttempt(**_struct(node, _ATTEMPT_FIELDS, "SessionAttemptRecord"))
+
+
+def _attempts(node: Any, name: str) -> tuple[SessionAttempt, ...]:
+    if not isinstance(node, list):
+        raise RecordError(f"invalid type for `{name}`: expected a sequence")
+    return tuple(_attempt(item, name) for item in node)
+
+
+_RECORD_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
+    ("schema", _string, True),
+    ("session_id", _string, True),
+    ("timestamp", _string, True),
+    ("daemon", _string, True),
+    ("kind", _string, True),
+    ("model", _string, True),
+    ("provider", _string, True),
+    ("prompt", _string, True),
+    ("iterations", _unsigned(U32_MAX), True),
+    ("max_iterations", _unsigned(U32_MAX), True),
+    ("final_verdict", _string, True),
+    ("attempts", _attempts, True),
+    ("artifact", _optional(_value), False),
+    ("grounded_in_roster", _optional(_boolean), False),
+    ("duration_ms", _unsigned(U64_MAX), True),
+)
+
+
+def _struct(
+    node: Any, fields: tuple[tuple[str, Converter, bool], ...], type_name: str
+) -> dict[str, Any]:
+    if isinstance(node, list):
+        return _struct_from_sequence(node, fields, type_name)
+    if not isinstance(node, _Obj):
+        raise RecordError(f"invalid type: expected struct {type_name}")
+    converters = {name: convert for name, convert, _ in fields}
+    values: dict[str, Any] = {}
+    for key, item in node.pairs:
+        convert = converters.get(key)
+        if convert is None:
+            continue  # unknown fields are dropped
+        if key in values:
+            raise RecordError(f"duplicate field `{key}`")
+        values[key] = convert(item, key)
+    for name, _, required in fields:
+        if name not in values:
+            if required:
+                raise RecordError(f"missing field `{name}`")
+            values[name] = None
+    return values
+
+
+def _struct_from_sequence(
+    items: list[Any], fields: tuple[tuple[str, Converter, bool], ...], type_name: str
+) -> dict[str, Any]:
+    # serde's derived visit_seq: every field, in declaration order, no more.
+    if len(items) != len(fields):
+        raise RecordError(
+            f"invalid length {len(items)}, expected struct {type_name} with {len(fields)} elements"
+        )
+    return {name: convert(item, name) for (name, convert, _), item in zip(fields, items, strict=True)}
+
+
+def record_from_json(text: str) -> SessionRecord:
+    """Read one record as the gateway's record type does, or raise RecordError."""
+    try:
+        tree = _SYNTAX.decode(text)
+    except JsonError as exc:
+        raise RecordError(str(exc)) from exc
+    except (ValueError, RecursionError) as exc:
+        raise RecordError(f"invalid JSON: {exc}") from exc
+    values = _struct(tree, _RECORD_FIELDS, "SessionRecord")
+    return SessionRecord(**values)
+
+
+def roundtrip(text: str) -> str:
+    """The session-log probe answer for one input record."""
+    try:
+        return record_from_json(text).to_json()
+    except RecordError as exc:
+        return dumps({"error": str(exc)})
+
+
+# ---------------------------------------------------------------------------
+# Building rows for the three iterate code paths.
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What every row of one iterate session shares."""
+
+    session_id: str
+    daemon: str
+    kind: str
+    model: str
+    provider: str
+    prompt: str
+    max_iterations: int
+    timestamp: str = field(default_factory=lambda: rfc3339_now())
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _base(ctx: SessionContext, duration_ms: int) -> dict[str, Any]:
+    return {
+        "session_id": ctx.session_id,
+        "timestamp": ctx.timestamp,
+        "daemon": ctx.daemon,
+        "kind": ctx.kind,
+        "model": ctx.model,
+        "provider": ctx.provider,
+        "prompt": cut(ctx.prompt, PROMPT_LIMIT),
+        "max_iterations": ctx.max_iterations,
+        "duration_ms": duration_ms,
+    }
+
+
+def accepted_record(
+    ctx: SessionContext,
+    *,
+    attempts: tuple[SessionAttempt, ...],
+    artifact: JsonValue,
+    grounded_in_roster: bool | None,
+    duration_ms: int,
+) -> SessionRecord:
+    return SessionRecord(
+        **_base(ctx, duration_ms),
+        iterations=len(attempts),
+        final_verdict="accepted",
+        attempts=attempts,
+        artifact=artifact,
+        grounded_in_roster=grounded_in_roster if ctx.kind == "fill" else None,
+    )
+
+
+def exhausted_record(
+    ctx: SessionContext, *, attempts: tuple[SessionAttempt, ...], duration_ms: int
+) -> SessionRecord:
+    return SessionRecord(
+        **_base(ctx, duration_ms),
+        iterations=ctx.max_iterations,
+        final_verdict="max_iter_exhausted",
+        attempts=attempts,
+    )
+
+
+def infra_error_record(ctx: SessionContext, *, error: str, duration_ms: int) -> SessionRecord:
+    # Earlier attempts of the session are not kept: the row records the
+    # failure as one attempt at iteration 0, as both runtimes do.
+    attempt = SessionAttempt(0, "infra_error", error=cut(error, INFRA_ERROR_LIMIT))
+    return SessionRecord(
+        **_base(ctx, duration_ms),
+        iterations=0,
+        final_verdict="infra_error",
+        attempts=(attempt,),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Appending rows.
+
+
+class SessionLogger:
+    """Appends whole rows to a JSON Lines file; best effort, never raises.
+
+    An empty path turns logging off. Each row is one ``write(2)`` on an
+    ``O_APPEND`` descriptor, so rows from other processes sharing the file
+    interleave only between lines; the lock serialises threads of this one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path) if str(path) else None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._path is not None
+
+    def append(self, record: SessionRecord) -> None:
+        if self._path is None:
+            return
+        try:
+            line = (record.to_json() + "\n").encode("utf-8")
+            with self._lock:
+                self._write(self._path, line)
+        except Exception:  # logging must never fail the caller's request
+            _log.warning("session_log: could not append a row to %s", self._path, exc_info=True)
+
+    @staticmethod
+    def _write(path: Path, line: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # lazily: the volume may mount late
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write: {written} of {len(line)} bytes")
+        finally:
+            os.close(fd)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.oracle import SerdeOracle, build_oracle
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+# Explicit profiles: CI runs more examples and never depends on timing.
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    derandomize=False, print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def serde_oracle() -> Iterator[SerdeOracle]:
+    oracle = SerdeOracle(build_oracle())
+    yield oracle
+    oracle.close()
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def json_test_suite() -> Path:
+    path = SHARED / "corpora" / "JSONTestSuite" / "test_parsing"
+    if not path.is_dir():
+        raise RuntimeError(f"the JSONTestSuite corpus is missing at {path}")
+    return path
