@@ -1,0 +1,3 @@
+module lakehouse/validatord
+
+go 1.22
