@@ -1,0 +1,244 @@
+"""The harness's core vocabulary, shared by every layer.
+
+Data flows one way: strategies produce case *inputs*; targets turn an input
+into an ``Observation``; comparison turns observations into ``Difference``s;
+findings group differences into ``Failure``s with a fingerprint; reporters
+consume ``Event``s. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+JsonValue = Any
+
+REFERENCE: Final = "reference"
+
+
+class DivergenceClass(StrEnum):
+    """CONTRACT §6 class ids, plus the harness's own ``schema`` and ``protocol``."""
+
+    STATUS = "status"
+    MATCHED = "matched"
+    MISSING_FIELD = "missing_field"
+    EXTRA_FIELD = "extra_field"
+    NULL_VS_ABSENT = "null_vs_absent"
+    TYPE = "type"
+    VALUE = "value"
+    NUMBER_PRECISION = "number_precision"
+    NUMBER_TYPE = "number_type"
+    ENCODING_ONLY = "encoding_only"
+    SCHEMA = "schema"  # an output that breaks its JSON Schema
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"  # output that is not the protocol's shape (garbage)
+
+    @property
+    def is_infrastructure(self) -> bool:
+        return self in INFRASTRUCTURE
+
+    @property
+    def fails_gate(self) -> bool:
+        return self is not DivergenceClass.ENCODING_ONLY
+
+
+INFRASTRUCTURE: Final = frozenset(
+    {DivergenceClass.CRASH, DivergenceClass.TIMEOUT, DivergenceClass.PROTOCOL}
+)
+
+# When one case shows several classes, the first in this order is the one a
+# run raises to Hypothesis (so shrinking is deterministic); all are recorded.
+SEVERITY: Final = tuple(DivergenceClass)
+
+
+@dataclass(frozen=True)
+class InfraError:
+    kind: DivergenceClass  # CRASH, TIMEOUT or PROTOCOL
+    message: str
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one target produced for one case."""
+
+    target: str
+    text: str | None  # the exact output text (probe line, HTTP body); None on infra error
+    status: int | None = None  # HTTP status, for live surfaces
+    infra: InfraError | None = None
+    stderr: str = ""
+    elapsed_ms: float = 0.0
+    extra: dict[str, JsonValue] = field(default_factory=dict)  # e.g. the session-log row
+
+    def to_json(self) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {"target": self.target, "text": self.text}
+        if self.status is not None:
+            out["status"] = self.status
+        if self.infra is not None:
+            out["infra"] = {
+                "kind": str(self.infra.kind),
+                "message": self.infra.message,
+                "exit_code": self.infra.exit_code,
+            }
+        if self.stderr:
+            out["stderr"] = self.stderr
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where a target's output differs from the reference's."""
+
+    cls: DivergenceClass
+    path: str  # "$", "$.value.a[0]", ...
+    expected: JsonValue = None  # the reference side (JSON-able summary)
+    actual: JsonValue = None  # the target side
+    note: str = ""
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "class": str(self.cls),
+            "path": self.path,
+            "expected": self.expected,
+            "actual": self.actual,
+            "note": self.note,
+        }
+
+
+_INDEX: Final = re.compile(r"\[\d+\]")
+
+
+def generalise_path(path: str) -> str:
+    """``$.fills[3].id`` -> ``$.fills[*].id``: one finding per shape, not per index."""
+    return _INDEX.sub("[*]", path)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A distinct divergence: the unit of shrinking, waiving and reporting."""
+
+    suite: str
+    cls: DivergenceClass
+    path: str  # generalised
+    blamed: tuple[str, ...]  # sorted target names that broke the contract
+    message: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, tuple[str, ...]]:
+        return (self.suite, str(self.cls), self.path, self.blamed)
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256("\x1f".join([*self.key[:3], *self.blamed]).encode())
+        return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """All observations of one case and what comparison made of them."""
+
+    suite: str
+    input: JsonValue
+    observations: dict[str, Observation]
+    differences: dict[str, tuple[Difference, ...]]  # by target (reference excluded)
+    failures: tuple[Failure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class Finding:
+    """A failure with its smallest example and everything to reproduce it."""
+
+    failure: Failure
+    example: CaseResult
+    occurrences: int = 1
+    seed: int | None = None
+    reproducer: str | None = None  # path of the saved reproducer file
+    waived_by: str | None = None  # waiver reason, when waived
+
+    @property
+    def id(self) -> str:
+        return self.failure.fingerprint
+
+
+# ---------------------------------------------------------------------------
+# Events: the engine emits them; the CLI, JUnit and other reporters consume
+# them without the engine knowing who listens.
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    suites: tuple[str, ...]
+    targets: tuple[str, ...]
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class SuiteStarted:
+    suite: str
+    targets: tuple[str, ...]
+    budget: int
+
+
+@dataclass(frozen=True)
+class CaseChecked:
+    suite: str
+    result: CaseResult
+
+
+@dataclass(frozen=True)
+class SuiteFinished:
+    suite: str
+    cases: int
+    findings: tuple[Finding, ...]
+    errors: tuple[Finding, ...]
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    exit_code: int
+    elapsed_s: float
+
+
+Event = RunStarted | SuiteStarted | CaseChecked | SuiteFinished | RunFinished
+
+
+# ---------------------------------------------------------------------------
+# What reporters render once a run ends.
+
+
+@dataclass
+class SuiteSummary:
+    suite: str
+    targets: tuple[str, ...]
+    cases: int = 0
+    findings: list[Finding] = field(default_factory=list)  # divergences (waived ones too)
+    errors: list[Finding] = field(default_factory=list)  # infrastructure errors
+    elapsed_s: float = 0.0
+
+    @property
+    def waived(self) -> int:
+        return sum(1 for finding in self.findings if finding.waived_by is not None)
+
+
+@dataclass
+class RunSummary:
+    harness_version: str
+    started_at: str  # RFC 3339
+    profile: str
+    seed: int | None
+    suites: list[SuiteSummary] = field(default_factory=list)
+    expired_waivers: list[str] = field(default_factory=list)  # descriptions
+    config_path: str | None = None
+    elapsed_s: float = 0.0
+    exit_code: int = 0
