@@ -1,0 +1,178 @@
+//! `gateway`: the HTTP server.
+//!
+//! Flags (decisions §5) fall back to environment variables. A bad flag, a
+//! missing or malformed roster or a port in use is one line on stderr and
+//! exit code 2.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use rust_gateway::roster::Roster;
+use rust_gateway::server::{AppState, Config, router};
+
+/// How long in-flight requests get to finish after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The lakehouse gateway: /health, /v1/chat, /v1/validate and /v1/iterate on 127.0.0.1.
+#[derive(Debug, Parser)]
+#[command(name = "gateway", version)]
+struct Args {
+    /// Port to listen on (127.0.0.1 only).
+    #[arg(long, env = "LAKEHOUSE_PORT", default_value_t = 3100)]
+    port: u16,
+
+    /// Base URL of the chat-completions upstream (plain http).
+    #[arg(long, env = "LAKEHOUSE_UPSTREAM", default_value = "http://127.0.0.1:11434", value_parser = parse_upstream)]
+    upstream: String,
+
+    /// Worker roster, JSON Lines.
+    #[arg(long, env = "LAKEHOUSE_ROSTER")]
+    roster: PathBuf,
+
+    /// Session log file (JSON Lines); empty turns the log off.
+    #[arg(long, env = "LAKEHOUSE_SESSION_LOG", default_value = "")]
+    session_log: String,
+
+    /// Upstream request timeout in milliseconds.
+    #[arg(long, env = "LAKEHOUSE_UPSTREAM_TIMEOUT_MS", default_value_t = 120_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    upstream_timeout_ms: u64,
+}
+
+fn parse_upstream(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if url.scheme() != "http" {
+        return Err(format!("scheme '{}' is not supported (plain http only)", url.scheme()));
+    }
+    if url.host().is_none() {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// clap's message as one line: the text before the usage block, with the
+/// `error:` prefix and any tips dropped.
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty() && !line.starts_with("tip:"))
+        .collect();
+    let joined = parts.join(" ");
+    joined.strip_prefix("error: ").unwrap_or(&joined).to_owned()
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("gateway: {message}");
+    ExitCode::from(2)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(format!("{} (see --help)", one_line(&e))),
+    };
+
+    let roster = match Roster::load(&args.roster) {
+        Ok(roster) => roster,
+        Err(e) => return fail(e),
+    };
+
+    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, args.port)).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)),
+    };
+    let port = listener.local_addr().map_or(args.port, |addr: SocketAddr| addr.port());
+
+    let config = Config {
+        upstream: args.upstream.clone(),
+        upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
+        session_log: PathBuf::from(&args.session_log),
+    };
+    let state = match AppState::new(config, roster, port) {
+        Ok(state) => Arc::new(state),
+        Err(e) => return fail(format!("cannot build the HTTP client: {e}")),
+    };
+
+    eprintln!("roster {}: {} workers", args.roster.display(), state.roster.len());
+    eprintln!("upstream {} (timeout {} ms)", args.upstream, args.upstream_timeout_ms);
+    match state.session_log.path() {
+        Some(path) => eprintln!("session log {}", path.display()),
+        None => eprintln!("session log off"),
+    }
+    eprintln!("listening on 127.0.0.1:{port}");
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let server = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+
+    let result = tokio::select! {
+        result = &mut server => result,
+        signal = shutdown_signal() => {
+            eprintln!("received {signal}, shutting down");
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    eprintln!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway");
+                    Ok(())
+                }
+            }
+        }
+    };
+
+    match result {
+        Ok(()) => {
+            eprintln!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gateway: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = interrupt => "SIGINT",
+        () = terminate => "SIGTERM",
+    }
+}
