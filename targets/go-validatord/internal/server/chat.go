@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"lakehouse/validatord/internal/validator"
 )
@@ -148,5 +149,5 @@ func post(ctx context.Context, c *http.Client, url, trace string, payload []byte
 
 // excerpt quotes the start of an error body.
 func excerpt(body []byte) string {
-	return validator.TruncateChars(string(body), maxErrorDetail)
+	return validator.TruncateChars(strings.TrimSpace(string(body)), maxErrorDetail)
 }
