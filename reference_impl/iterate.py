@@ -155,7 +155,9 @@ class _Session:
         self.history.append({"iteration": iteration, "raw": cut(raw, RAW_LIMIT), "status": status})
         error = status.get("error")
         self.attempts.append(
-            SessionAttempt(iteration, str(status["kind"]), error if isinstance(error, str) else None)
+            SessionAttempt(
+                iteration, str(status["kind"]), error if isinstance(error, str) else None
+            )
         )
 
 

@@ -241,7 +241,7 @@ def _shortest_digits(value: float) -> tuple[str, int]:
 def _layout(digits: str, kk: int) -> str:
     length = len(digits)
     k = kk - length
-    if 0 <= k and kk <= 16:
+    if k >= 0 and kk <= 16:
         return digits + "0" * k + ".0"
     if 0 < kk <= 16:
         return digits[:kk] + "." + digits[kk:]

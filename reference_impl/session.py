@@ -269,7 +269,9 @@ def _struct_from_sequence(
         raise RecordError(
             f"invalid length {len(items)}, expected struct {type_name} with {len(fields)} elements"
         )
-    return {name: convert(item, name) for (name, convert, _), item in zip(fields, items, strict=True)}
+    return {
+        name: convert(item, name) for (name, convert, _), item in zip(fields, items, strict=True)
+    }
 
 
 def record_from_json(text: str) -> SessionRecord:

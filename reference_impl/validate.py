@@ -73,7 +73,9 @@ def _check_fill(artifact: Any, context: Any, roster: Roster) -> int:
         for i, fill in enumerate(fills)
     ]
     if len(ids) != target:
-        raise ValidationFailure("count", "artifact.fills", f"expected {target} fills, got {len(ids)}")
+        raise ValidationFailure(
+            "count", "artifact.fills", f"expected {target} fills, got {len(ids)}"
+        )
     seen: set[str] = set()
     for i, candidate in enumerate(ids):
         if candidate in seen:

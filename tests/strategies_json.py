@@ -18,7 +18,10 @@ NUMBERS = st.one_of(
 )
 
 
-def json_values(strings: st.SearchStrategy[str] = st.text()) -> st.SearchStrategy[Any]:
+TEXT = st.text()
+
+
+def json_values(strings: st.SearchStrategy[str] = TEXT) -> st.SearchStrategy[Any]:
     scalars = st.one_of(st.none(), st.booleans(), NUMBERS, strings)
     return st.recursive(
         scalars,
@@ -29,7 +32,7 @@ def json_values(strings: st.SearchStrategy[str] = st.text()) -> st.SearchStrateg
     )
 
 
-def json_objects(strings: st.SearchStrategy[str] = st.text()) -> st.SearchStrategy[dict[str, Any]]:
+def json_objects(strings: st.SearchStrategy[str] = TEXT) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(strings, json_values(strings), max_size=5)
 
 
@@ -46,10 +49,43 @@ def literal(value: Any) -> str:
 
 FRAGMENTS = st.sampled_from(
     [
-        "{", "}", "```", "```json\n", "\n```", "\n", " ", "\"", "\\", "\\u",
-        "\\ud800", "\\udc00", "\\ud83d\\ude00", "1e400", "-0", "1E2", "NaN", "[", "]", ",",
-        ":", "\u00a0", "\u001c", "\u2028", "é", "你", "😀", "<script>", "&amp;", "null",
-        "18446744073709551616", "0.1", '{"a":1}', '{"a":', '"}"', "{}", "[{}]",
+        "{",
+        "}",
+        "```",
+        "```json\n",
+        "\n```",
+        "\n",
+        " ",
+        '"',
+        "\\",
+        "\\u",
+        "\\ud800",
+        "\\udc00",
+        "\\ud83d\\ude00",
+        "1e400",
+        "-0",
+        "1E2",
+        "NaN",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\u00a0",
+        "\u001c",
+        "\u2028",
+        "é",
+        "你",
+        "😀",
+        "<script>",
+        "&amp;",
+        "null",
+        "18446744073709551616",
+        "0.1",
+        '{"a":1}',
+        '{"a":',
+        '"}"',
+        "{}",
+        "[{}]",
     ]
 )
 

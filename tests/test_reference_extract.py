@@ -15,8 +15,9 @@ from tests.oracle import SerdeOracle
 from tests.strategies_json import MODEL_OUTPUT, json_objects, literal
 
 PROSE = st.text(alphabet=st.characters(blacklist_characters="{}`"), max_size=30)
-PLAIN = st.text(alphabet=st.characters(blacklist_characters="{}`", blacklist_categories=["Cs"]),
-                max_size=6)
+PLAIN = st.text(
+    alphabet=st.characters(blacklist_characters="{}`", blacklist_categories=["Cs"]), max_size=6
+)
 
 
 def canonical(value: Any) -> str:
@@ -26,8 +27,10 @@ def canonical(value: Any) -> str:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ('Here:\n```json\n{"fills": [{"candidate_id": "W-1"}]}\n```\nDone.',
-         {"fills": [{"candidate_id": "W-1"}]}),
+        (
+            'Here:\n```json\n{"fills": [{"candidate_id": "W-1"}]}\n```\nDone.',
+            {"fills": [{"candidate_id": "W-1"}]},
+        ),
         ('Here you go: {"fills": [{"candidate_id": "W-2"}]}', {"fills": [{"candidate_id": "W-2"}]}),
         ("just prose, no json", None),
         ('{"a":1} then {"b":2}', {"a": 1}),
@@ -56,7 +59,7 @@ def test_extract_json_cases(raw: str, expected: dict[str, Any] | None) -> None:
 def test_fence_body_trims_unicode_white_space_only() -> None:
     assert fenced_candidates("```\n\u00a0{}\u3000\n```") == ["{}"]
     assert fenced_candidates("```\n\u001c{}\n```") == ["\u001c{}"]
-    assert extract_json("```\n\u001c{\"a\": 1}\n```") == {"a": 1}  # the brace scan still finds it
+    assert extract_json('```\n\u001c{"a": 1}\n```') == {"a": 1}  # the brace scan still finds it
 
 
 def test_info_string_ends_at_the_first_newline_even_past_the_next_fence() -> None:

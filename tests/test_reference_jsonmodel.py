@@ -49,9 +49,27 @@ def test_minus_zero_is_a_negative_double() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["1e400", "-1e400", "NaN", "Infinity", "-Infinity", '"\\ud800"', '"\\udc00"',
-     '{"a": "\\ud800", "a": 1}', '{"a": 1,}', "[1,]", "// c\n{}", "'a'", '"\x01"', "\ufeff{}",
-     "1" * 400, "01", "1.", ".5", "+1"],
+    [
+        "1e400",
+        "-1e400",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        '"\\ud800"',
+        '"\\udc00"',
+        '{"a": "\\ud800", "a": 1}',
+        '{"a": 1,}',
+        "[1,]",
+        "// c\n{}",
+        "'a'",
+        '"\x01"',
+        "\ufeff{}",
+        "1" * 400,
+        "01",
+        "1.",
+        ".5",
+        "+1",
+    ],
 )
 def test_contract_rejects(text: str) -> None:
     with pytest.raises(JsonError):
@@ -77,9 +95,19 @@ def test_keys_sort_by_code_point() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1.0, "1.0"), (1e16, "1e+16"), (1e15, "1000000000000000.0"), (1.5e-7, "1.5e-7"),
-     (1e-5, "0.00001"), (1e-6, "1e-6"), (0.1, "0.1"), (-0.0, "-0.0"), (5e-324, "5e-324"),
-     (1.2345678901234568e20, "1.2345678901234568e+20"), (1e300, "1e+300")],
+    [
+        (1.0, "1.0"),
+        (1e16, "1e+16"),
+        (1e15, "1000000000000000.0"),
+        (1.5e-7, "1.5e-7"),
+        (1e-5, "0.00001"),
+        (1e-6, "1e-6"),
+        (0.1, "0.1"),
+        (-0.0, "-0.0"),
+        (5e-324, "5e-324"),
+        (1.2345678901234568e20, "1.2345678901234568e+20"),
+        (1e300, "1e+300"),
+    ],
 )
 def test_floats_are_written_as_serde_json_writes_them(value: float, text: str) -> None:
     assert format_float(value) == text
