@@ -1,0 +1,3 @@
+module lakehouse/loadgen
+
+go 1.22
