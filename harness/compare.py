@@ -657,9 +657,7 @@ def _show(value: JsonValue, limit: int = 40) -> str:
 
 def _side(diff: Difference, *, target: bool) -> str:
     absent_target = diff.cls is DivergenceClass.MISSING_FIELD or diff.note == _ABSENT_ON_TARGET
-    absent_reference = (
-        diff.cls is DivergenceClass.EXTRA_FIELD or diff.note == _ABSENT_ON_REFERENCE
-    )
+    absent_reference = diff.cls is DivergenceClass.EXTRA_FIELD or diff.note == _ABSENT_ON_REFERENCE
     if (target and absent_target) or (not target and absent_reference):
         return "absent"
     return _show(diff.actual if target else diff.expected)
