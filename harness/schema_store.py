@@ -338,7 +338,7 @@ _RULES: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
     ("chat-response", lambda d: "choices" in d),
     ("chat-request", lambda d: "messages" in d),
     ("iterate-request", lambda d: _has(d, "prompt", "provider") or _has(d, "prompt", "model")),
-    ("validate-request", lambda d: "kind" in d and ("artifact" in d or "context" in d)),
+    ("validate-request", lambda d: "kind" in d and set(d) <= {"kind", "artifact", "context"}),
     # {"error": "..."} alone: iterate-bad-request, chat-error and probe-error are
     # the same shape, so any of them gives the same verdict.
     ("iterate-bad-request", lambda d: set(d) == {"error"}),
