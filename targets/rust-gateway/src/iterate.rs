@@ -28,7 +28,7 @@ use crate::{DAEMON_NAME, TRACE_ID_HEADER};
 
 pub const DEFAULT_MAX_ITERATIONS: u32 = 3;
 pub const DEFAULT_TEMPERATURE: f64 = 0.2;
-pub const DEFAULT_MAX_TOKENS: u64 = 4096;
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// Longest model text kept in a history entry, in characters.
 pub const MAX_RAW_CHARS: usize = 2000;
 
@@ -55,9 +55,9 @@ pub struct IterateRequest {
     pub model: String,
     pub system: Option<String>,
     pub context: Option<Value>,
-    pub max_iterations: Option<i64>,
+    pub max_iterations: Option<u32>,
     pub temperature: Option<f64>,
-    pub max_tokens: Option<u64>,
+    pub max_tokens: Option<u32>,
 }
 
 impl IterateRequest {
@@ -74,10 +74,7 @@ impl IterateRequest {
 
     /// `max_iterations` after the default and the clamp to at least 1.
     pub fn effective_max_iterations(&self) -> u32 {
-        match self.max_iterations {
-            None => DEFAULT_MAX_ITERATIONS,
-            Some(n) => u32::try_from(n.max(1)).unwrap_or(u32::MAX),
-        }
+        self.max_iterations.unwrap_or(DEFAULT_MAX_ITERATIONS).max(1)
     }
 }
 
@@ -380,15 +377,16 @@ fn respond(outcome: Outcome, request: &IterateRequest, trace_id: String) -> Resp
     }
 }
 
-/// True when every `fills[].candidate_id` is a non-empty string in the roster.
-pub fn grounded_in_roster(artifact: &Value, roster: &Roster) -> bool {
-    artifact.get("fills").and_then(Value::as_array).is_some_and(|fills| {
-        fills.iter().all(|fill| {
-            fill.get("candidate_id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| !id.is_empty() && roster.contains(id))
-        })
-    })
+/// Whether an accepted fill names only real workers: `Some(true)` when
+/// every `fills[].candidate_id` is a non-empty string in the roster, `None`
+/// when the artifact has no `fills` array at all.
+pub fn grounded_in_roster(artifact: &Value, roster: &Roster) -> Option<bool> {
+    let fills = artifact.get("fills")?.as_array()?;
+    Some(fills.iter().all(|fill| {
+        fill.get("candidate_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty() && roster.contains(id))
+    }))
 }
 
 /// The session-log row for a finished session.
@@ -413,7 +411,11 @@ pub fn session_record(
     };
     let (final_verdict, iterations, attempts, artifact, grounded) = match outcome {
         Outcome::Accepted { artifact, history, .. } => {
-            let grounded = (request.kind == "fill").then(|| grounded_in_roster(artifact, roster));
+            let grounded = if request.kind == "fill" {
+                grounded_in_roster(artifact, roster)
+            } else {
+                None
+            };
             (
                 "accepted",
                 history.len() as u32,
@@ -474,10 +476,9 @@ mod tests {
         for (given, effective) in [
             (json!(null), 3),
             (json!(0), 1),
-            (json!(-7), 1),
             (json!(1), 1),
             (json!(5), 5),
-            (json!(1u64 << 40), u32::MAX),
+            (json!(u32::MAX), u32::MAX),
         ] {
             let mut body = base();
             body["max_iterations"] = given;
@@ -494,6 +495,23 @@ mod tests {
             br#"{"kind": "fill", "prompt": 1, "provider": "p", "model": "m"}"#,
         ] {
             assert!(IterateRequest::from_body(body).is_err());
+        }
+        // The counts are u32: negative, too large or fractional is a bad request.
+        let bad_values = [
+            ("max_iterations", json!(-1)),
+            ("max_iterations", json!(1u64 << 32)),
+            ("max_iterations", json!(2.0)),
+            ("max_tokens", json!(-1)),
+            ("temperature", json!("hot")),
+            ("system", json!(1)),
+        ];
+        for (field, bad) in bad_values {
+            let mut body = base();
+            body[field] = bad;
+            assert!(
+                IterateRequest::from_body(body.to_string().as_bytes()).is_err(),
+                "{body}"
+            );
         }
         let mut no_model = base();
         no_model.as_object_mut().unwrap().remove("model");
@@ -569,16 +587,16 @@ mod tests {
     #[test]
     fn grounding() {
         let roster = roster();
-        assert!(grounded_in_roster(
-            &json!({"fills": [{"candidate_id": "W-2"}]}),
-            &roster
-        ));
-        assert!(!grounded_in_roster(
-            &json!({"fills": [{"candidate_id": "W-2"}, {"candidate_id": "W-9"}]}),
-            &roster
-        ));
-        assert!(!grounded_in_roster(&json!({"fills": [{"candidate_id": ""}]}), &roster));
-        assert!(!grounded_in_roster(&json!({"fills": {}}), &roster));
+        let check = |artifact: Value| grounded_in_roster(&artifact, &roster);
+        assert_eq!(check(json!({"fills": [{"candidate_id": "W-2"}]})), Some(true));
+        assert_eq!(
+            check(json!({"fills": [{"candidate_id": "W-2"}, {"candidate_id": "W-9"}]})),
+            Some(false)
+        );
+        assert_eq!(check(json!({"fills": [{"candidate_id": ""}]})), Some(false));
+        assert_eq!(check(json!({"fills": ["W-2"]})), Some(false));
+        assert_eq!(check(json!({"fills": {}})), None);
+        assert_eq!(check(json!({"title": "t"})), None);
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub struct ChatRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u64>,
+    pub max_tokens: Option<u32>,
 }
 
 /// What goes to `{upstream}/v1/chat/completions`.
@@ -149,7 +149,7 @@ struct CompletionRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    max_tokens: Option<u64>,
+    max_tokens: Option<u32>,
 }
 
 /// The `/v1/chat` answer: `{"choices": [{"index": 0, "message": {...}}]}`.
