@@ -1,0 +1,106 @@
+"""``report.json``: the machine-readable report (``schemas/report.json``).
+
+The other formats render this document, so everything a reader sees is here.
+Inputs and outputs are model-produced text: they are stored as JSON strings
+(escaped by the encoder) and never interpreted.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any, Final
+
+from harness.model import Finding, JsonValue, RunSummary, SuiteSummary, generalise_path
+from harness.reports.common import jsonable, ordered_targets, write_text
+
+SCHEMA_VERSION: Final = "1"
+FILENAME: Final = "report.json"
+
+Report = dict[str, Any]
+
+
+def replay_command(finding: Finding) -> str | None:
+    """The command line that replays a finding's saved reproducer, if there is one."""
+    if finding.reproducer is None:
+        return None
+    return f"parity replay {shlex.quote(finding.reproducer)}"
+
+
+def _differences(finding: Finding) -> list[dict[str, JsonValue]]:
+    out: list[dict[str, JsonValue]] = []
+    failure = finding.failure
+    for target in ordered_targets(finding.example.differences):
+        for diff in finding.example.differences[target]:
+            this = (
+                target in failure.blamed
+                and diff.cls == failure.cls
+                and generalise_path(diff.path) == failure.path
+            )
+            out.append({"target": target, **jsonable(diff.to_json()), "this_finding": this})
+    return out
+
+
+def finding_json(finding: Finding, suite: SuiteSummary) -> Report:
+    failure, example = finding.failure, finding.example
+    outputs = {
+        name: jsonable(example.observations[name].to_json())
+        for name in ordered_targets(example.observations)
+    }
+    return {
+        "id": finding.id,
+        "suite": failure.suite,
+        "class": str(failure.cls),
+        "path": failure.path,
+        "targets": list(suite.targets),
+        "blamed": list(failure.blamed),
+        "message": failure.message,
+        "waived": finding.waived_by,
+        "occurrences": finding.occurrences,
+        "seed": finding.seed,
+        "input": jsonable(example.input),
+        "outputs": outputs,
+        "differences": _differences(finding),
+        "reproducer": finding.reproducer,
+        "replay": replay_command(finding),
+    }
+
+
+def _suite_json(suite: SuiteSummary) -> Report:
+    return {
+        "cases": suite.cases,
+        "divergences": len(suite.findings),
+        "waived": suite.waived,
+        "errors": len(suite.errors),
+        "elapsed_s": float(suite.elapsed_s),
+        "targets": list(suite.targets),
+    }
+
+
+def build(summary: RunSummary) -> Report:
+    """The report document (valid against ``schemas/report.json``)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": summary.harness_version,
+        "started_at": summary.started_at,
+        "profile": summary.profile,
+        "seed": summary.seed,
+        "config_path": summary.config_path,
+        "exit_code": summary.exit_code,
+        "elapsed_s": float(summary.elapsed_s),
+        "suites": {suite.suite: _suite_json(suite) for suite in summary.suites},
+        "divergences": [finding_json(f, s) for s in summary.suites for f in s.findings],
+        "errors": [finding_json(f, s) for s in summary.suites for f in s.errors],
+        "expired_waivers": list(summary.expired_waivers),
+    }
+
+
+def render(report: Report) -> str:
+    # ensure_ascii=False keeps model text readable; allow_nan=False because
+    # NaN is not JSON (jsonable() already turned non-finite floats into text).
+    return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def write(report: Report, report_dir: Path) -> Path:
+    return write_text(report_dir / FILENAME, render(report))
