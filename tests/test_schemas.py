@@ -703,7 +703,7 @@ def test_validator_raises_validation_error() -> None:
 
 def test_schema_checks_pass_subschema() -> None:
     target = "validate-request#/$defs/schema-checks-pass"
-    ok_fill = {
+    ok_fill: dict[str, Any] = {
         "kind": "fill",
         "artifact": {"fills": [{"candidate_id": "W-99", "extra": 1}]},
         "context": {"target_count": 3, "city": " ", "state": "OH", "role": "Welder", "x": 1},
@@ -713,7 +713,7 @@ def test_schema_checks_pass_subschema() -> None:
         target, {**ok_fill, "context": {**ok_fill["context"], "target_count": 1.0}}
     )
     assert schema_store.errors(target, {**ok_fill, "artifact": {"fills": [{"candidate_id": ""}]}})
-    email = {
+    email: dict[str, Any] = {
         "kind": "email",
         "artifact": {"candidate_id": "W-1", "subject": "😀" * 200, "body": " "},
         "context": {"candidate_id": "W-2"},
