@@ -293,6 +293,11 @@ class ScriptedModel:
     def connections_accepted(self, name: str) -> int:
         return self._listeners[name].accepted
 
+    @property
+    def open_connections(self) -> int:
+        """Connections currently open on any listener (hanging ones included)."""
+        return len(self._connections)
+
     async def close(self) -> None:
         """Stop listening and close every connection, hanging ones included."""
         self._closing = True
@@ -330,6 +335,11 @@ class ScriptedModel:
         self._listeners[name].accepted += 1
         try:
             await _Connection(self, name, reader, writer).serve()
+        except asyncio.CancelledError:
+            # close() cancels connections on purpose; Python 3.11's stream protocol
+            # would log a cancelled callback task as an error, so end it quietly.
+            if not self._closing:
+                raise
         finally:
             self._connections.discard(task)
 
