@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness.model import DivergenceClass
-from harness.reports.common import compact, ordered_targets, truncate, write_text
+from harness.reports.common import compact, ordered_targets, printable, truncate, write_text
 
 FILENAME: Final = "junit.xml"
 _DETAIL_LIMIT: Final = 2000
@@ -49,7 +49,7 @@ def _details(item: dict[str, Any]) -> str:
         lines.append(f"reproducer: {item['reproducer']}")
     if item["replay"]:
         lines.append(f"replay: {item['replay']}")
-    return xml_safe("\n".join(lines))
+    return xml_safe(printable("\n".join(lines)))
 
 
 def _testcase(parent: ET.Element, item: dict[str, Any], *, error: bool) -> str:

@@ -78,19 +78,17 @@ def _item(number: int, item: dict[str, Any]) -> list[str]:
     if item["waived"] is not None:
         facts.append(f"waived: {code(truncate(item['waived'], VALUE_LIMIT))}")
     names = ordered_targets(item["outputs"])
-    width = max([len("input"), *(len(n) for n in names)])
+    with_stderr = [n for n in names if item["outputs"][n].get("stderr")]
+    width = max([len("input"), *(len(n) for n in names), *(len(n) + 7 for n in with_stderr)])
     block = [
         one_line(truncate(item["message"], VALUE_LIMIT)),
         "",
         f"{'input'.ljust(width)}  {one_line(truncate(compact(item['input']), VALUE_LIMIT))}",
         *(_output_line(n, width, item["outputs"][n]) for n in names),
     ]
-    for name in names:
-        stderr = item["outputs"][name].get("stderr")
-        if stderr:
-            block.append(
-                f"{(name + ' stderr').ljust(width)}  {one_line(truncate(stderr, VALUE_LIMIT))}"
-            )
+    for name in with_stderr:
+        stderr = one_line(truncate(item["outputs"][name]["stderr"], VALUE_LIMIT))
+        block.append(f"{(name + ' stderr').ljust(width)}  {stderr}")
     out = [head, "", " · ".join(facts), "", fenced(block)]
     if item["replay"] or item["reproducer"]:
         out += ["", f"reproduce: {code(item['replay'] or item['reproducer'])}"]
