@@ -386,10 +386,49 @@ def _dict_item(path: Sequence[Segment], value: JsonValue, *, on_target: bool) ->
     return Difference(cls=cls, path=format_path(path), expected=expected, actual=actual, note=note)
 
 
+# Every option that could make deepdiff looser than the contract, spelled out.
+_DEEPDIFF_OPTIONS: Final[dict[str, Any]] = {
+    "view": "tree",
+    # Arrays index by index: difflib alignment would hide `True` vs `1` (equal
+    # hashes) and shift every later index.
+    "zip_ordered_iterables": True,
+    # Otherwise two objects with few keys in common are one "value changed".
+    "threshold_to_diff_deeper": 0,
+    # Otherwise keys starting with "__" are skipped.
+    "ignore_private_variables": False,
+    "ignore_numeric_type_changes": False,
+    "ignore_string_type_changes": False,
+    "ignore_type_in_groups": None,
+    "ignore_order": False,
+    "significant_digits": None,
+    "math_epsilon": None,
+    "max_diffs": None,
+}
+
+
+def _exact(expected: JsonValue, actual: JsonValue, path: Path) -> Iterator[Difference]:
+    """A plain exact walk: the safety net for anything deepdiff considers equal."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key, item in expected.items():
+            if key in actual:
+                yield from _exact(item, actual[key], (*path, key))
+            else:
+                yield _dict_item((*path, key), item, on_target=True)
+        for key in actual.keys() - expected.keys():
+            yield _dict_item((*path, key), actual[key], on_target=False)
+    elif isinstance(expected, list) and isinstance(actual, list):
+        for index, (x, y) in enumerate(zip(expected, actual, strict=False)):
+            yield from _exact(x, y, (*path, index))
+        if len(expected) != len(actual):
+            yield _length_difference(path, expected, actual)
+    else:
+        cls = classify(_plain(expected), _plain(actual))
+        if cls is not None:
+            yield _leaf(cls, path, expected, actual)
+
+
 def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
-    # zip_ordered_iterables: compare arrays index by index (difflib alignment would
-    # hide `True` vs `1`, whose hashes are equal, and shift every later index).
-    tree = DeepDiff(expected, actual, view="tree", zip_ordered_iterables=True)
+    tree = DeepDiff(expected, actual, **_DEEPDIFF_OPTIONS)
     out: list[Difference] = []
     resized: set[Path] = set()
     for report, levels in tree.items():
@@ -407,12 +446,13 @@ def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
                 resized.add(path[:-1])
             else:  # anything else deepdiff may invent is still a difference
                 out.append(_leaf(DivergenceClass.VALUE, path, level.t1, level.t2))
-    out.extend(_length_difference(p, expected, actual) for p in resized)
-    return out
+    out.extend(_length_difference(p, _get(expected, p), _get(actual, p)) for p in resized)
+    # The caller saw the canonical forms differ, so "nothing" is deepdiff's blind spot.
+    return out or list(_exact(expected, actual, ()))
 
 
-def _length_difference(path: Path, expected: JsonValue, actual: JsonValue) -> Difference:
-    n_e, n_a = len(_get(expected, path)), len(_get(actual, path))
+def _length_difference(path: Path, expected: list[Any], actual: list[Any]) -> Difference:
+    n_e, n_a = len(expected), len(actual)
     return Difference(
         cls=DivergenceClass.VALUE,
         path=format_path(path),
@@ -566,6 +606,8 @@ def _json_pairs(a: JsonValue, b: JsonValue, path: Path) -> Iterator[tuple[Path, 
 def _encoding(
     a: JsonValue, b: JsonValue, expected_text: str, actual_text: str, rules: _Compiled
 ) -> list[Difference]:
+    if expected_text == actual_text:  # then every JSON string inside is equal too
+        return []
     out: list[Difference] = []
     inner: set[Path] = set()
     for path, text_a, text_b in sorted(_json_pairs(a, b, ()), key=lambda t: format_path(t[0])):

@@ -10,9 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.compare import (
+from harness.compare import (  # the private walkers are checked against each other
     ID_SHAPE,
     Projection,
+    _exact,
+    _project,
+    _structural,
     blame,
     classify,
     compare,
@@ -164,6 +167,17 @@ def test_array_length_is_one_value_difference_at_the_array() -> None:
 def test_array_elements_compare_index_by_index() -> None:
     # Not aligned by difflib: index 1 differs, and the length too.
     assert classes("[1, 2, 3]", "[1, 3]") == [(C.VALUE, "$"), (C.VALUE, "$[1]")]
+
+
+def test_objects_with_no_key_in_common_report_each_key() -> None:
+    assert classes('{"x": {"a": 1}}', '{"x": {"b": 1}}') == [
+        (C.MISSING_FIELD, "$.x.a"),
+        (C.EXTRA_FIELD, "$.x.b"),
+    ]
+
+
+def test_keys_that_look_private_are_compared() -> None:
+    assert classes('{"__a": 1, "_b": 1}', '{"__a": 2, "_b": 1}') == [(C.VALUE, "$.__a")]
 
 
 def test_paths_quote_keys_that_are_not_identifiers() -> None:
@@ -427,3 +441,32 @@ def test_respelling_a_value_is_at_most_encoding_only(value: Any, rng: random.Ran
     found = diff(compact, spaced)
     assert all(d.cls is C.ENCODING_ONLY and d.path == "$" for d in found)
     assert len(found) == (0 if compact == spaced else 1)
+
+
+def mutate(value: Any, rng: random.Random) -> Any:
+    """A near copy: most of the tree kept, a few leaves, keys or lengths changed."""
+    roll = rng.random()
+    if isinstance(value, dict):
+        out = {k: mutate(v, rng) if rng.random() < 0.5 else v for k, v in value.items()}
+        if roll < 0.2 and out:
+            out.pop(rng.choice(sorted(out)))
+        elif roll < 0.4:
+            out[rng.choice(["__x", "new", "a"])] = rng.choice([None, 1, "s"])
+        return out
+    if isinstance(value, list):
+        out_list = [mutate(v, rng) if rng.random() < 0.5 else v for v in value]
+        return out_list[:-1] if roll < 0.2 and out_list else out_list + ([0] if roll < 0.4 else [])
+    if roll < 0.5:
+        return value
+    return rng.choice([None, True, False, 0, 1, 1.0, -0.0, 0.0, "1", [], {}, 2**64, float(2**64)])
+
+
+@given(json_values(), st.randoms(use_true_random=False))
+def test_deepdiff_mapping_agrees_with_an_exact_walk(value: Any, rng: random.Random) -> None:
+    other = mutate(value, rng)
+    text_a, text_b = json.dumps(value), json.dumps(other)
+    a, b = parse_output(text_a), parse_output(text_b)
+    a, b = _project(a, (), PLAIN.compiled), _project(b, (), PLAIN.compiled)
+    via_deepdiff = sorted((d.cls, d.path) for d in _structural(a, b))
+    via_walk = sorted((d.cls, d.path) for d in _exact(a, b, ()))
+    assert via_deepdiff == via_walk
