@@ -10,16 +10,32 @@ use std::time::Duration;
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 
-fn fixture_roster() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rust-gateway-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("roster.jsonl");
-    std::fs::write(
-        &path,
-        "{\"candidate_id\": \"W-1\", \"name\": \"A\", \"city\": \"C\", \"state\": \"S\", \"role\": \"R\", \"available\": true}\n",
-    )
-    .unwrap();
-    path
+/// A scratch folder holding a one-worker roster, removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("rust-gateway-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("roster.jsonl"),
+            "{\"candidate_id\": \"W-1\", \"name\": \"A\", \"city\": \"C\", \"state\": \"S\", \"role\": \"R\", \"available\": true}\n",
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    fn roster(&self) -> PathBuf {
+        self.dir.join("roster.jsonl")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn gateway(args: &[&str]) -> Command {
@@ -46,7 +62,8 @@ fn assert_startup_error(output: Output, needle: &str) {
 
 #[test]
 fn bad_flags_exit_2_with_one_line() {
-    let roster = fixture_roster();
+    let scratch = Scratch::new("flags");
+    let roster = scratch.roster();
     let roster = roster.to_str().unwrap();
     assert_startup_error(gateway(&[]).output().unwrap(), "--roster");
     assert_startup_error(gateway(&["--roster", roster, "--bogus"]).output().unwrap(), "--bogus");
@@ -81,7 +98,8 @@ fn bad_rosters_exit_2() {
         gateway(&["--roster", "/nonexistent/roster.jsonl"]).output().unwrap(),
         "/nonexistent/roster.jsonl",
     );
-    let bad = fixture_roster().with_file_name("bad.jsonl");
+    let scratch = Scratch::new("rosters");
+    let bad = scratch.dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"candidate_id\": \"W-1\"}\n").unwrap();
     assert_startup_error(
         gateway(&["--roster", bad.to_str().unwrap()]).output().unwrap(),
@@ -93,7 +111,8 @@ fn bad_rosters_exit_2() {
 fn port_in_use_exits_2() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let roster = fixture_roster();
+    let scratch = Scratch::new("port");
+    let roster = scratch.roster();
     let output = gateway(&["--roster", roster.to_str().unwrap(), "--port", &port])
         .output()
         .unwrap();
@@ -102,7 +121,8 @@ fn port_in_use_exits_2() {
 
 #[test]
 fn serves_and_stops_on_sigterm() {
-    let roster = fixture_roster();
+    let scratch = Scratch::new("sigterm");
+    let roster = scratch.roster();
     let mut child = gateway(&["--port", "0"])
         .env("LAKEHOUSE_ROSTER", &roster)
         .stderr(Stdio::piped())
