@@ -172,7 +172,7 @@ def test_report_json_content(written: dict[str, Path]) -> None:
     assert list(first["outputs"]) == [REFERENCE, "go", "rust"]
     assert first["input"]["raw"].startswith("```json\n" + SCRIPT)
     assert first["reproducer"] == f"repro/{IMG}.json"
-    assert first["replay"].startswith("parity replay ")
+    assert first["replay"].startswith("parity repro ")
     own = [d for d in first["differences"] if d["this_finding"]]
     assert {(d["target"], d["class"]) for d in own} == {
         ("go", "number_type"),
@@ -212,7 +212,8 @@ def test_junit_is_parseable_with_the_right_counts(written: dict[str, Path]) -> N
         "1",
     )
     assert len(extract.findall("testcase/failure")) == 2
-    assert extract.find("testcase/skipped").get("message") == f"waived: known: {SCRIPT}"
+    (skipped,) = extract.findall("testcase/skipped")
+    assert skipped.get("message") == f"waived: known: {SCRIPT}"
     (error,) = suites["iterate"].findall("testcase/error")
     assert error.get("type") == "crash" and IMG in (error.get("message") or "")
     (passing,) = suites["validate"].findall("testcase")

@@ -25,7 +25,7 @@ def replay_command(finding: Finding) -> str | None:
     """The command line that replays a finding's saved reproducer, if there is one."""
     if finding.reproducer is None:
         return None
-    return f"parity replay {shlex.quote(finding.reproducer)}"
+    return f"parity repro {shlex.quote(finding.reproducer)}"
 
 
 def _differences(finding: Finding) -> list[dict[str, JsonValue]]:
