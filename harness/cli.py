@@ -1,0 +1,283 @@
+"""``parity``: the command line. Exit codes: 0 parity, 1 divergence, 2 error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from harness import __version__, config, runner, schema_store
+from harness.errors import HarnessError
+from harness.model import CaseChecked, Event, RunSummary, SuiteFinished, SuiteStarted
+
+EXIT_OK, EXIT_DIVERGENCE, EXIT_ERROR = 0, 1, 2
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Known failures become one clear line and exit 2, never a traceback."""
+    try:
+        yield
+    except HarnessError as exc:
+        fail(str(exc))
+    except RuntimeError as exc:  # StackError and friends from the lifecycle layer
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted: every process the harness started was stopped")
+        sys.exit(EXIT_ERROR)
+
+
+def resolve_config(path: Path | None) -> config.Config:
+    if path is not None:
+        return config.load(path)
+    local = Path("parity.toml")
+    if local.is_file():
+        return config.load(local)
+    return runner.default_config()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="parity")
+def main() -> None:
+    """Cross-runtime parity harness for the lakehouse iterate stack."""
+
+
+# ---------------------------------------------------------------------------
+# run
+
+
+class ProgressListener:
+    """Draws one bar per suite; prints a line when a suite ends."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, SuiteStarted):
+            self.tasks[event.suite] = self.progress.add_task(event.suite, total=event.budget)
+        elif isinstance(event, CaseChecked):
+            self.progress.advance(self.tasks[event.suite])
+        elif isinstance(event, SuiteFinished):
+            task = self.tasks[event.suite]
+            self.progress.update(task, total=event.cases, completed=event.cases)
+            waived = sum(1 for f in event.findings if f.waived_by)
+            self.progress.console.print(
+                f"{event.suite}: {event.cases} cases, {len(event.findings)} divergences"
+                f" ({waived} waived), {len(event.errors)} infrastructure errors"
+                f" in {event.elapsed_s:.1f}s"
+            )
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="parity.toml")
+@click.option("--suite", "suites", multiple=True, type=click.Choice(config.ALL_SUITES))
+@click.option("--profile", type=click.Choice(["quick", "ci", "thorough"]))
+@click.option("--max-examples", type=click.IntRange(min=1), help="cases per suite")
+@click.option("--seed", type=int, help="Hypothesis seed, for a reproducible run")
+@click.option("--report-dir", type=click.Path(path_type=Path))
+@click.option("--waivers", type=click.Path(path_type=Path), help="waivers.toml")
+@click.option("--build/--no-build", default=True, help="build the sample stacks when stale")
+@click.option("--shrink/--no-shrink", default=True, help="shrink each divergence")
+def run(
+    config_path: Path | None,
+    suites: tuple[str, ...],
+    profile: str | None,
+    max_examples: int | None,
+    seed: int | None,
+    report_dir: Path | None,
+    waivers: Path | None,
+    build: bool,
+    shrink: bool,
+) -> None:
+    """Run the suites through the reference and every target; write reports."""
+    with reported_errors():
+        cfg = resolve_config(config_path)
+        if cfg.path is None and build:
+            build_sample_stacks()
+        progress = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.elapsed:>5.1f}s"),
+            console=out,
+            disable=not out.is_terminal,
+        )
+        options = runner.RunOptions(
+            suites=suites,
+            profile=profile,
+            max_examples=max_examples,
+            seed=seed,
+            report_dir=report_dir,
+            waivers=waivers,
+            shrink=shrink,
+            listeners=(ProgressListener(progress),),
+        )
+        with progress:
+            summary, paths = runner.run(cfg, options)
+        print_summary(summary, paths)
+    sys.exit(summary.exit_code)
+
+
+def build_sample_stacks() -> None:
+    from harness import stacks
+
+    for result in stacks.build_all():
+        if result.built:
+            out.print(f"built {result.name} ({result.reason}) in {result.duration_s:.0f}s")
+
+
+def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
+    table = Table(title="divergences", show_lines=False)
+    for column in ("suite", "class", "path", "blamed", "waived", "reproducer"):
+        table.add_column(column, overflow="fold")
+    rows = 0
+    for suite in summary.suites:
+        for finding in [*suite.errors, *suite.findings]:
+            failure = finding.failure
+            table.add_row(
+                suite.suite,
+                str(failure.cls),
+                failure.path,
+                ", ".join(failure.blamed) or "-",
+                "yes" if finding.waived_by else "",
+                finding.reproducer or "-",
+            )
+            rows += 1
+    if rows:
+        out.print(table)
+    for waiver in summary.expired_waivers:
+        out.print(f"[red]expired waiver:[/] {waiver}")
+    verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
+    out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
+    for kind, path in sorted(paths.items()):
+        out.print(f"  {kind}: {path}")
+
+
+# ---------------------------------------------------------------------------
+# repro
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="parity.toml")
+def repro(paths: tuple[Path, ...], config_path: Path | None) -> None:
+    """Replay reproducer files or folders: 0 fixed, 1 still diverges, 2 error."""
+
+    def show(replayed: runner.Replayed) -> None:
+        verdict = "still diverges" if replayed.diverges else "no longer diverges"
+        if replayed.infrastructure_error:
+            verdict = "infrastructure error"
+        out.print(f"{replayed.reproducer.path}: {verdict}")
+        for failure in replayed.result.failures:
+            out.print(f"  {failure.cls} at {failure.path} ({', '.join(failure.blamed)})")
+
+    with reported_errors():
+        cfg = resolve_config(config_path)
+        results = runner.replay(cfg, list(paths), on_result=show)
+    sys.exit(runner.replay_exit_code(results))
+
+
+# ---------------------------------------------------------------------------
+# schema check
+
+
+@main.group()
+def schema() -> None:
+    """Check documents against the contract's JSON Schemas."""
+
+
+@schema.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--schema", "name", help="schema name (default: inferred per document)")
+def schema_check(files: tuple[Path, ...], name: str | None) -> None:
+    """Validate JSON or JSON Lines files; errors name the line: 0 valid, 1 invalid, 2 error."""
+    with reported_errors():
+        if name is not None and name not in schema_store.names():
+            raise HarnessError(f"unknown schema {name!r}; known: {', '.join(schema_store.names())}")
+        problems = sum(_check_file(path, name) for path in files)
+    out.print(f"{problems} problem(s) in {len(files)} file(s)")
+    sys.exit(EXIT_DIVERGENCE if problems else EXIT_OK)
+
+
+def _documents(path: Path) -> Iterator[tuple[str, Any]]:
+    """(location, parsed document) for a JSON file or each line of a JSON Lines file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix in {".jsonl", ".ndjson"}:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                yield f"{path}:{number}", _parse(line, f"{path}:{number}")
+        return
+    yield str(path), _parse(text, str(path))
+
+
+class _Unparsed:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _parse(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _Unparsed(f"not JSON: {exc}")
+
+
+def _check_file(path: Path, name: str | None) -> int:
+    problems = 0
+    for where, document in _documents(path):
+        for message in _document_problems(document, name):
+            out.print(f"{where}: {message}", markup=False)
+            problems += 1
+    return problems
+
+
+def _document_problems(document: Any, name: str | None) -> list[str]:
+    if isinstance(document, _Unparsed):
+        return [document.message]
+    chosen = name or schema_store.infer(document)
+    if chosen is None:
+        return ["cannot infer a schema for this document (use --schema)"]
+    return [f"{e.path}: {e.message} [{chosen}]" for e in schema_store.errors(chosen, document)]
+
+
+# ---------------------------------------------------------------------------
+# mock-llm
+
+
+@main.command("mock-llm")
+@click.option("--port", type=click.IntRange(0, 65535), required=True)
+@click.option("--script", type=click.Path(path_type=Path, exists=True), help="replies by case id")
+def mock_llm(port: int, script: Path | None) -> None:
+    """Serve the scripted OpenAI-compatible model on 127.0.0.1 until Ctrl-C."""
+    from harness import mock_llm as mock
+
+    with reported_errors():
+        mock.run_standalone(port, script)
+
+
+def _entry(fn: Callable[[], None]) -> Callable[[], None]:
+    return fn
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""``parity.toml``: which targets to compare with the reference, and how.
+
+The file is checked against ``schemas/config.json``; every mistake is reported
+as a ``ConfigError`` naming the file and the key, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from harness import schema_store
+from harness.errors import ConfigError
+
+PROBE_SUITES: Final = ("extract_json", "session_log")
+LIVE_SUITES: Final = ("validate", "iterate", "sessions", "faults")
+ALL_SUITES: Final = PROBE_SUITES + LIVE_SUITES
+DEFAULT_PROBE_TIMEOUT_S: Final = 5.0
+DEFAULT_HTTP_TIMEOUT_S: Final = 30.0
+
+ProbeMode = Literal["oneshot", "jsonl"]
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    command: tuple[str, ...]
+    mode: ProbeMode = "oneshot"
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    probes: Mapping[str, ProbeConfig] = field(default_factory=dict)
+    url: str | None = None
+    session_log: Path | None = None
+    concurrency: int = 8
+    timeout_s: float = DEFAULT_HTTP_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    suites: tuple[str, ...] = ()
+    profile: str | None = None
+    report_dir: Path | None = None
+    waivers: Path | None = None
+    regressions: Path | None = None
+    database: Path | None = None
+    roster: Path | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: Mapping[str, TargetConfig]
+    run: RunConfig = RunConfig()
+    path: Path | None = None  # None: the embedded default
+    root: Path = Path.cwd()  # relative paths resolve here
+
+    def suites_available(self) -> tuple[str, ...]:
+        """The suites every configured target can run."""
+        out = []
+        for suite in ALL_SUITES:
+            if suite in PROBE_SUITES:
+                ok = all(suite in t.probes for t in self.targets.values())
+            else:
+                ok = all(t.url for t in self.targets.values())
+            if ok:
+                out.append(suite)
+        return tuple(out)
+
+
+def _pointer(path: Any) -> str:
+    parts = [str(p) for p in path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def check(document: dict[str, Any], source: str) -> None:
+    """Raise ConfigError for the first schema violation, naming the key."""
+    validator = schema_store.validator("config")
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    if errors:
+        first = errors[0]
+        raise ConfigError(source, _pointer(first.absolute_path), first.message)
+
+
+def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | None) -> Config:
+    check(document, source)
+    targets = {
+        name: _target(name, raw, root) for name, raw in sorted(document["targets"].items())
+    }
+    raw_run = document.get("run", {})
+    run = RunConfig(
+        suites=tuple(raw_run.get("suites", ())),
+        profile=raw_run.get("profile"),
+        **{
+            key: root / raw_run[key]
+            for key in ("report_dir", "waivers", "regressions", "database", "roster")
+            if key in raw_run
+        },
+    )
+    return Config(targets=targets, run=run, path=path, root=root)
+
+
+def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
+    probes = {
+        suite: ProbeConfig(
+            command=_command(spec["command"], root),
+            mode=spec.get("mode", "oneshot"),
+            timeout_s=float(spec.get("timeout_s", DEFAULT_PROBE_TIMEOUT_S)),
+            cwd=root / spec["cwd"] if "cwd" in spec else None,
+        )
+        for suite, spec in raw.get("probes", {}).items()
+    }
+    return TargetConfig(
+        name=name,
+        probes=probes,
+        url=raw.get("url"),
+        session_log=root / raw["session_log"] if "session_log" in raw else None,
+        concurrency=int(raw.get("concurrency", 8)),
+        timeout_s=float(raw.get("timeout_s", DEFAULT_HTTP_TIMEOUT_S)),
+    )
+
+
+def _command(argv: list[str], root: Path) -> tuple[str, ...]:
+    # A program given as a relative path is relative to the config's folder;
+    # a bare name ("python3") is looked up on PATH as usual.
+    program = argv[0]
+    if "/" in program and not Path(program).is_absolute():
+        program = str(root / program)
+    return (program, *argv[1:])
+
+
+def load(path: Path) -> Config:
+    source = str(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(source, None, "no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, None, f"not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, None, f"cannot read: {exc}") from exc
+    return parse(document, source=source, root=path.resolve().parent, path=path)

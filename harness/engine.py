@@ -1,0 +1,356 @@
+"""The engine: generated cases through the reference and every target, compared
+three ways, each distinct divergence kept with its smallest example.
+
+Hypothesis drives generation and shrinking. Each distinct failure (suite,
+class, path, blamed targets) is raised as its own exception type, so
+Hypothesis treats them as distinct bugs and shrinks each one (the trick
+Schemathesis uses). Independently of what Hypothesis reports, a recorder keeps
+the smallest example of every failure any executed case showed.
+
+The engine emits events and knows nothing of who listens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.errors import HypothesisException
+
+from harness import __version__, compare
+from harness.errors import HarnessError, TargetError
+from harness.model import (
+    REFERENCE,
+    SEVERITY,
+    CaseChecked,
+    CaseResult,
+    DivergenceClass,
+    Event,
+    Failure,
+    Finding,
+    JsonValue,
+    Observation,
+    RunFinished,
+    RunStarted,
+    RunSummary,
+    SuiteFinished,
+    SuiteStarted,
+    SuiteSummary,
+)
+from harness.suites import Suite
+from harness.targets.base import Target
+from harness.waivers import Waivers
+
+PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}
+# After this many infrastructure failures in a row a target is treated as
+# down for the rest of the suite: each would cost a restart or a timeout.
+DEAD_AFTER: Final = 10
+
+Listener = Callable[[Event], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    profile: str = "quick"
+    max_examples: int | None = None  # cases per suite; the profile's when None
+    seed: int | None = None
+    database: Path | None = None  # None: no example database
+    batch_size: int | None = None  # cases per Hypothesis example; the suite's when None
+    shrink: bool = True
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        if self.max_examples is not None and self.max_examples < 1:
+            raise ValueError("max_examples must be at least 1")
+        if self.batch_size is not None and not 1 <= self.batch_size <= 256:
+            raise ValueError("batch_size must be between 1 and 256")
+
+    @property
+    def budget(self) -> int:
+        return self.max_examples or PROFILES[self.profile]
+
+
+class DivergenceFound(Exception):
+    """Base of the per-fingerprint exception types raised to Hypothesis."""
+
+
+_EXCEPTION_TYPES: dict[str, type[DivergenceFound]] = {}
+
+
+def _exception_for(failure: Failure) -> DivergenceFound:
+    kind = _EXCEPTION_TYPES.get(failure.fingerprint)
+    if kind is None:
+        kind = type(f"Divergence_{failure.fingerprint}", (DivergenceFound,), {})
+        _EXCEPTION_TYPES[failure.fingerprint] = kind
+    return kind(failure.message)
+
+
+@dataclass
+class Recorder:
+    """Every distinct failure of one suite with its smallest example."""
+
+    suite: Suite
+    cases: int = 0
+    findings: dict[str, Finding] = field(default_factory=dict)
+
+    def add(self, result: CaseResult) -> None:
+        self.cases += 1
+        for failure in result.failures:
+            known = self.findings.get(failure.fingerprint)
+            if known is None:
+                self.findings[failure.fingerprint] = Finding(failure=failure, example=result)
+                continue
+            known.occurrences += 1
+            if self.suite.size(result.input) < self.suite.size(known.example.input):
+                known.example = result
+
+    def split(self) -> tuple[list[Finding], list[Finding]]:
+        """(divergences, infrastructure errors), most severe first."""
+        ordered = sorted(self.findings.values(), key=lambda f: _rank(f.failure))
+        divergences = [f for f in ordered if not f.failure.cls.is_infrastructure]
+        errors = [f for f in ordered if f.failure.cls.is_infrastructure]
+        return divergences, errors
+
+
+def _rank(failure: Failure) -> tuple[int, str, tuple[str, ...]]:
+    return (SEVERITY.index(failure.cls), failure.path, failure.blamed)
+
+
+class Engine:
+    """Runs suites over a reference and targets; emits events to listeners."""
+
+    def __init__(
+        self,
+        *,
+        suites: Sequence[Suite],
+        reference: Target,
+        targets: Sequence[Target],
+        settings: EngineSettings,
+        waivers: Waivers | None = None,
+        regressions: Mapping[str, Sequence[JsonValue]] | None = None,
+        listeners: Iterable[Listener] = (),
+        today: dt.date | None = None,
+    ) -> None:
+        if not targets:
+            raise HarnessError("no targets to compare with the reference")
+        self.suites = list(suites)
+        self.reference = reference
+        self.targets = list(targets)
+        self.settings = settings
+        self.waivers = waivers
+        self.regressions = dict(regressions or {})
+        self.listeners = list(listeners)
+        self.today = today or dt.date.today()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.targets)))
+
+    def check(self, suite: Suite, cases: list[JsonValue]) -> list[CaseResult]:
+        """Run and compare given cases, outside any generation (replays)."""
+        return self._check(suite, cases, Recorder(suite), _SuiteState(raise_target_errors=True))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        started = time.monotonic()
+        summary = RunSummary(
+            harness_version=__version__,
+            started_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+            profile=self.settings.profile,
+            seed=self.settings.seed,
+        )
+        names = tuple(t.name for t in self.targets)
+        self.emit(RunStarted(tuple(s.name for s in self.suites), names, self.settings.seed))
+        try:
+            for suite in self.suites:
+                summary.suites.append(self.run_suite(suite))
+        finally:
+            self._pool.shutdown(wait=True)
+        if self.waivers is not None:
+            summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
+        summary.elapsed_s = time.monotonic() - started
+        summary.exit_code = exit_code(summary)
+        self.emit(RunFinished(summary.exit_code, summary.elapsed_s))
+        return summary
+
+    def run_suite(self, suite: Suite) -> SuiteSummary:
+        started = time.monotonic()
+        names = tuple(t.name for t in self.targets)
+        self.emit(SuiteStarted(suite.name, names, self.settings.budget))
+        recorder = Recorder(suite)
+        state = _SuiteState()
+        for case in self.regressions.get(suite.name, ()):
+            self._check(suite, [case], recorder, state)
+        self._explore(suite, recorder, state)
+        divergences, errors = recorder.split()
+        errors.extend(state.target_errors)
+        for finding in divergences:
+            self._waive(finding)
+        summary = SuiteSummary(
+            suite=suite.name,
+            targets=(REFERENCE, *names),
+            cases=recorder.cases,
+            findings=divergences,
+            errors=errors,
+            elapsed_s=time.monotonic() - started,
+        )
+        self.emit(
+            SuiteFinished(suite.name, recorder.cases, tuple(divergences), tuple(errors),
+                          summary.elapsed_s)
+        )  # fmt: skip
+        return summary
+
+    def _waive(self, finding: Finding) -> None:
+        if self.waivers is None:
+            return
+        waiver = self.waivers.match(finding.failure, self.today)
+        if waiver is not None:
+            finding.waived_by = waiver.reason
+
+    def _explore(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
+        batch = self.settings.batch_size or suite.batch_size
+        examples = max(1, math.ceil(self.settings.budget / batch))
+
+        def test(cases: list[JsonValue]) -> None:
+            if state.stopped:
+                return
+            results = self._check(suite, cases, recorder, state)
+            failures = [f for r in results for f in r.failures if f.cls is not _TIMEOUT]
+            if failures:
+                raise _exception_for(min(failures, key=_rank))
+
+        test.__name__ = f"parity_{suite.name}"
+        # A distinct database key per suite: the wrapped function is the same code.
+        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
+        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
+        wrapped = self._hypothesis_settings(examples)(wrapped)
+        if self.settings.seed is not None:
+            wrapped = seed(self.settings.seed)(wrapped)
+        try:
+            wrapped()
+        except (DivergenceFound, HypothesisException, BaseExceptionGroup):
+            pass  # the recorder holds every failure; Hypothesis only shrank them
+
+    def _hypothesis_settings(self, examples: int) -> settings:
+        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        if self.settings.shrink:
+            phases.append(Phase.shrink)
+        database: ExampleDatabase | None = None
+        if self.settings.database is not None:
+            database = DirectoryBasedExampleDatabase(self.settings.database)
+        return settings(
+            max_examples=examples,
+            database=database,
+            deadline=None,
+            derandomize=False,
+            report_multiple_bugs=True,
+            phases=phases,
+            verbosity=Verbosity.quiet,
+            suppress_health_check=list(HealthCheck),
+        )
+
+    def _check(
+        self, suite: Suite, cases: list[JsonValue], recorder: Recorder, state: _SuiteState
+    ) -> list[CaseResult]:
+        try:
+            observed = self._observe(suite, cases, state)
+        except TargetError as exc:
+            state.stop(suite, exc)
+            if not state.raise_target_errors:
+                return []
+            raise
+        results = []
+        for index, case in enumerate(cases):
+            by_target = {name: runs[index] for name, runs in observed.items()}
+            result = self._compare(suite, case, by_target)
+            state.note(result)
+            recorder.add(result)
+            self.emit(CaseChecked(suite.name, result))
+            results.append(result)
+        return results
+
+    def _observe(
+        self, suite: Suite, cases: list[JsonValue], state: _SuiteState
+    ) -> dict[str, list[Observation]]:
+        # Runtimes work in their own processes while the reference computes here.
+        live = [t for t in self.targets if t.name not in state.dead]
+        futures = {t.name: self._pool.submit(t.run_batch, suite.name, cases) for t in live}
+        observed = {REFERENCE: self.reference.run_batch(suite.name, cases)}
+        for name, future in futures.items():
+            observed[name] = future.result()
+        for name in state.dead:
+            observed[name] = [state.dead_observation(name) for _ in cases]
+        return observed
+
+    def _compare(self, suite: Suite, case: JsonValue, by_target: dict[str, Observation]) -> CaseResult:
+        reference = by_target[REFERENCE]
+        differences = {
+            name: suite.compare(reference, observation)
+            for name, observation in by_target.items()
+            if name != REFERENCE
+        }
+        failures = compare.blame(suite.name, {n: d for n, d in differences.items() if d})
+        return CaseResult(suite.name, case, by_target, differences, failures)
+
+
+_TIMEOUT: Final = DivergenceClass.TIMEOUT  # recorded, never shrunk: each try costs a timeout
+
+
+@dataclass
+class _SuiteState:
+    """Per-suite bookkeeping: targets that keep failing, and fatal errors."""
+
+    streaks: dict[str, int] = field(default_factory=dict)
+    dead: dict[str, str] = field(default_factory=dict)
+    target_errors: list[Finding] = field(default_factory=list)
+    stopped: bool = False
+    raise_target_errors: bool = False
+
+    def note(self, result: CaseResult) -> None:
+        for name, observation in result.observations.items():
+            if name == REFERENCE or name in self.dead:
+                continue
+            if observation.infra is None:
+                self.streaks[name] = 0
+                continue
+            self.streaks[name] = self.streaks.get(name, 0) + 1
+            if self.streaks[name] >= DEAD_AFTER:
+                self.dead[name] = f"{DEAD_AFTER} infrastructure failures in a row"
+
+    def dead_observation(self, name: str) -> Observation:
+        from harness.model import InfraError
+
+        return Observation(
+            name, None, infra=InfraError(DivergenceClass.CRASH, f"target down: {self.dead[name]}")
+        )
+
+    def stop(self, suite: Suite, error: TargetError) -> None:
+        self.stopped = True
+        failure = Failure(suite.name, DivergenceClass.CRASH, "$", (), message=str(error))
+        empty = CaseResult(suite.name, None, {}, {}, (failure,))
+        self.target_errors.append(Finding(failure=failure, example=empty))
+
+
+def exit_code(summary: RunSummary) -> int:
+    """0 parity, 1 divergence (or an expired waiver), 2 infrastructure error."""
+    if any(s.errors for s in summary.suites):
+        return 2
+    failing = any(
+        f.waived_by is None and f.failure.cls.fails_gate for s in summary.suites for f in s.findings
+    )
+    return 1 if failing or summary.expired_waivers else 0

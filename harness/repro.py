@@ -1,0 +1,118 @@
+"""Reproducer files: each finding saved as versioned JSON, replayed by
+``parity repro``, and committed ones (``fixtures/regressions/``) replayed first
+on every run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from harness import __version__, schema_store
+from harness.errors import HarnessError
+from harness.model import Finding, JsonValue
+
+FORMAT: Final = "lakehouse-parity/reproducer"
+VERSION: Final = 1
+
+
+@dataclass(frozen=True)
+class Reproducer:
+    path: Path
+    suite: str
+    cls: str
+    fingerprint: str
+    input: JsonValue
+    document: Mapping[str, Any]
+
+
+def document(finding: Finding, *, shell: Mapping[str, str], seed: int | None) -> dict[str, Any]:
+    failure = finding.failure
+    example = finding.example
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "harness_version": __version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "suite": failure.suite,
+        "class": str(failure.cls),
+        "path": failure.path,
+        "blamed": list(failure.blamed),
+        "fingerprint": failure.fingerprint,
+        "message": failure.message,
+        "seed": seed,
+        "input": example.input,
+        "outputs": {name: obs.to_json() for name, obs in example.observations.items()},
+        "differences": [
+            {"target": name, **difference.to_json()}
+            for name, differences in sorted(example.differences.items())
+            for difference in differences
+        ],
+        "shell": dict(shell),
+    }
+
+
+def file_name(finding: Finding) -> str:
+    # Only our own identifiers reach the file name, never model output.
+    failure = finding.failure
+    return f"{failure.suite}-{failure.cls}-{failure.fingerprint}.json"
+
+
+def save(
+    finding: Finding, directory: Path, *, shell: Mapping[str, str], seed: int | None
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / file_name(finding)
+    text = json.dumps(document(finding, shell=shell, seed=seed), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def load(path: Path) -> Reproducer:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: not a reproducer file: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("version"), int) and data["version"] > VERSION:
+        raise HarnessError(
+            f"{path}: reproducer version {data['version']} is newer than this harness "
+            f"reads ({VERSION}); upgrade lakehouse-parity"
+        )
+    problems = schema_store.errors("reproducer", data)
+    if problems:
+        raise HarnessError(f"{path}: {problems[0].path}: {problems[0].message}")
+    return Reproducer(
+        path=path,
+        suite=data["suite"],
+        cls=data["class"],
+        fingerprint=data["fingerprint"],
+        input=data["input"],
+        document=data,
+    )
+
+
+def collect(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders searched for ``*.json`` (sorted, for stable output)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.json")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise HarnessError(f"{path}: no such file or folder")
+    return found
+
+
+def regression_inputs(folder: Path | None) -> dict[str, list[JsonValue]]:
+    """Inputs of the committed reproducers, by suite: replayed before generating."""
+    if folder is None or not folder.is_dir():
+        return {}
+    by_suite: dict[str, list[JsonValue]] = {}
+    for path in collect([folder]):
+        reproducer = load(path)
+        by_suite.setdefault(reproducer.suite, []).append(reproducer.input)
+    return by_suite

@@ -1,0 +1,189 @@
+"""Suites: what a case is, how the reference answers it, how targets are fed
+it, and how two answers compare.
+
+The probe suites (``extract_json``, ``session_log``) live here; the live HTTP
+suites build on the same ``Suite`` shape.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from hypothesis import strategies as st
+
+from harness import compare, schema_store
+from harness.config import ProbeConfig
+from harness.model import DivergenceClass, Difference, JsonValue, Observation
+from harness.strategies import model_outputs, session_record_texts
+from harness.targets.probe import ProbeEncoding
+from reference_impl.probes import answer_extract_json, answer_session_log
+
+CompareFn = Callable[[Observation, Observation], tuple[Difference, ...]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    strategy: st.SearchStrategy[JsonValue]
+    reference: Callable[[JsonValue], str]
+    encoding: ProbeEncoding
+    compare: CompareFn
+    batch_size: int = 16
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+    def size(self, case: JsonValue) -> int:
+        """How big a case is, to keep the smallest example of each failure."""
+        return len(case) if isinstance(case, str) else len(json.dumps(case))
+
+    def shell_line(self, case: JsonValue, probe: ProbeConfig) -> str:
+        """A line a person can paste to reproduce the case against one probe.
+
+        Printed for humans, never executed by the harness: the input is model
+        output, so every argument is quoted.
+        """
+        command = " ".join(shlex.quote(part) for part in probe.command)
+        if probe.mode == "jsonl":
+            data = self.encoding.jsonl(case)
+        else:
+            data = self.encoding.oneshot(case)
+        return f"printf '%s' {shlex.quote(data)} | {command}"
+
+
+def _infra(observation: Observation) -> tuple[Difference, ...] | None:
+    if observation.infra is None:
+        return None
+    return (
+        Difference(
+            observation.infra.kind,
+            "$",
+            actual=observation.stderr[-400:] or None,
+            note=observation.infra.message,
+        ),
+    )
+
+
+def _parsed(observation: Observation) -> JsonValue | Difference:
+    text = observation.text or ""
+    try:
+        return compare.parse_output(text)
+    except ValueError:
+        return Difference(
+            DivergenceClass.PROTOCOL, "$", actual=text[:400], note="output is not one JSON value"
+        )
+
+
+def _schema_differences(name: str, value: JsonValue) -> tuple[Difference, ...]:
+    return tuple(
+        Difference(DivergenceClass.SCHEMA, error.path, actual=None, note=f"{name}: {error.message}")
+        for error in schema_store.errors(name, value)[:3]
+    )
+
+
+# ---------------------------------------------------------------------------
+# extract_json
+
+
+def _extract_jsonl(case: JsonValue) -> str:
+    return json.dumps({"raw": case})
+
+
+def _extract_oneshot(case: JsonValue) -> str:
+    return str(case)
+
+
+_NO_PROJECTION: Final = compare.Projection()
+
+
+def compare_extract_json(reference: Observation, target: Observation) -> tuple[Difference, ...]:
+    infra = _infra(target)
+    if infra is not None:
+        return infra
+    actual = _parsed(target)
+    if isinstance(actual, Difference):
+        return (actual,)
+    schema = _schema_differences("extract-json-answer", actual)
+    if schema:
+        return schema
+    expected = compare.parse_output(reference.text or "")
+    matched = compare.matched_difference(expected, actual)
+    if matched is not None:
+        return (matched,)
+    return compare.compare(
+        expected,
+        actual,
+        expected_text=reference.text or "",
+        actual_text=target.text or "",
+        projection=_NO_PROJECTION,
+    )
+
+
+EXTRACT_JSON: Final = Suite(
+    name="extract_json",
+    description="extract_json on generated model output (CONTRACT §1)",
+    strategy=model_outputs(),
+    reference=lambda case: answer_extract_json(str(case)),
+    encoding=ProbeEncoding(oneshot=_extract_oneshot, jsonl=_extract_jsonl),
+    compare=compare_extract_json,
+)
+
+
+# ---------------------------------------------------------------------------
+# session_log
+
+# CONTRACT §5: fields two correct runtimes may legitimately write differently.
+SESSION_PROJECTION: Final = compare.Projection(
+    drop=("$.timestamp", "$.daemon", "$.duration_ms"),
+    shape_only={"$.attempts[*].span_id": r"(?s).+"},
+)
+
+
+def _is_error(value: JsonValue) -> bool:
+    return isinstance(value, dict) and set(value) == {"error"}
+
+
+def compare_session_log(reference: Observation, target: Observation) -> tuple[Difference, ...]:
+    infra = _infra(target)
+    if infra is not None:
+        return infra
+    actual = _parsed(target)
+    if isinstance(actual, Difference):
+        return (actual,)
+    if not isinstance(actual, dict):
+        return (Difference(DivergenceClass.PROTOCOL, "$", note="answer is not a JSON object"),)
+    expected = compare.parse_output(reference.text or "")
+    if _is_error(expected) or _is_error(actual):
+        if _is_error(expected) == _is_error(actual):
+            return ()  # both rejected the record; messages may differ (CONTRACT §4)
+        return (
+            Difference(
+                DivergenceClass.STATUS,
+                "$",
+                expected="rejected" if _is_error(expected) else "accepted",
+                actual="rejected" if _is_error(actual) else "accepted",
+                note=str(expected.get("error") or actual.get("error")),
+            ),
+        )
+    return compare.compare(
+        expected,
+        actual,
+        expected_text=reference.text or "",
+        actual_text=target.text or "",
+        projection=SESSION_PROJECTION,
+    )
+
+
+SESSION_LOG: Final = Suite(
+    name="session_log",
+    description="session records round-tripped through each record type (CONTRACT §4)",
+    strategy=session_record_texts(),
+    reference=lambda case: answer_session_log(str(case)),
+    encoding=ProbeEncoding(oneshot=_extract_oneshot, jsonl=str),
+    compare=compare_session_log,
+)
+
+PROBE_SUITES: Final = {suite.name: suite for suite in (EXTRACT_JSON, SESSION_LOG)}

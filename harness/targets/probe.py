@@ -1,0 +1,284 @@
+"""Probe programs behind the line protocol (CONTRACT §1/§4, docs/decisions.md §6).
+
+``jsonl`` mode keeps one process per (target, suite) and pipelines a batch of
+lines through it; ``oneshot`` mode starts one process per case. A crash or a
+hang is an observation with ``infra`` set; the process is restarted for the
+next case, and its stderr is kept for the report.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.config import ProbeConfig
+from harness.errors import TargetError
+from harness.model import DivergenceClass, InfraError, JsonValue, Observation
+
+STDERR_KEEP = 16 * 1024
+
+Encode = Callable[[JsonValue], str]
+"""A case -> the text the probe reads: a line (jsonl) or the whole stdin (oneshot)."""
+
+
+@dataclass(frozen=True)
+class ProbeEncoding:
+    oneshot: Encode
+    jsonl: Encode
+
+
+class _StderrTail:
+    """Keeps the last bytes a process wrote to stderr (read by a thread, so a
+    chatty probe can never block on a full pipe)."""
+
+    def __init__(self, stream: object) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: object) -> None:
+        read = getattr(stream, "read1", None) or getattr(stream, "read")
+        while chunk := read(4096):
+            with self._lock:
+                self._chunks.append(chunk)
+                self._size += len(chunk)
+                while self._size > STDERR_KEEP and len(self._chunks) > 1:
+                    self._size -= len(self._chunks.popleft())
+
+    def text(self) -> str:
+        with self._lock:
+            data = b"".join(self._chunks)
+        return data[-STDERR_KEEP:].decode("utf-8", errors="replace")
+
+    def join(self) -> None:
+        self._thread.join(timeout=2)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
+
+
+class _LineProcess:
+    """One persistent jsonl probe process."""
+
+    def __init__(self, config: ProbeConfig) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                list(config.command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=config.cwd,
+                start_new_session=True,  # its own group: we can kill all it starts
+            )
+        except OSError as exc:
+            raise TargetError(f"cannot start {config.command[0]}: {exc}") from exc
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr
+        self.stderr = _StderrTail(self.proc.stderr)
+        self._buffer = b""
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        os.set_blocking(self.proc.stdin.fileno(), False)
+
+    def exchange(self, lines: Sequence[bytes], deadline_s: float) -> tuple[list[bytes], str | None]:
+        """Write every line, read as many answers; (answers, failure kind or None).
+
+        Reading and writing interleave so that neither pipe can fill up and
+        deadlock the pair of us.
+        """
+        assert self.proc.stdin and self.proc.stdout
+        pending = b"".join(lines)
+        answers: list[bytes] = []
+        deadline = time.monotonic() + deadline_s
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            if pending:
+                selector.register(self.proc.stdin, selectors.EVENT_WRITE)
+            while len(answers) < len(lines):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return answers, "timeout"
+                for key, _ in selector.select(timeout=left):
+                    if key.fileobj is self.proc.stdin:
+                        pending = self._write(pending, selector)
+                        if pending is None:
+                            return answers, "crash"
+                    elif not self._read(answers):
+                        return answers, "crash"
+        return answers, None
+
+    def _write(self, pending: bytes, selector: selectors.BaseSelector) -> bytes | None:
+        assert self.proc.stdin
+        try:
+            written = os.write(self.proc.stdin.fileno(), pending)
+        except BrokenPipeError:
+            return None
+        rest = pending[written:]
+        if not rest:
+            selector.unregister(self.proc.stdin)
+        return rest
+
+    def _read(self, answers: list[bytes]) -> bool:
+        assert self.proc.stdout
+        try:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False  # EOF: the process is gone
+        self._buffer += chunk
+        *complete, self._buffer = self._buffer.split(b"\n")
+        answers.extend(complete)
+        return True
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+        self.stderr.join()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+class ProbeTarget:
+    """A runtime's probe programs, one per suite."""
+
+    def __init__(
+        self,
+        name: str,
+        probes: Mapping[str, ProbeConfig],
+        encodings: Mapping[str, ProbeEncoding],
+    ) -> None:
+        self.name = name
+        self._probes = dict(probes)
+        self._encodings = dict(encodings)
+        self._lines: dict[str, _LineProcess] = {}
+
+    def describe(self, suite: str) -> ProbeConfig:
+        return self._probes[suite]
+
+    def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
+        config = self._probes[suite]
+        if config.mode == "jsonl":
+            return self._run_jsonl(suite, config, cases)
+        return [self._run_oneshot(suite, config, case) for case in cases]
+
+    # -- jsonl -------------------------------------------------------------
+
+    def _process(self, suite: str, config: ProbeConfig) -> _LineProcess:
+        process = self._lines.get(suite)
+        if process is None or process.proc.poll() is not None:
+            process = self._lines[suite] = _LineProcess(config)
+        return process
+
+    def _run_jsonl(
+        self, suite: str, config: ProbeConfig, cases: Sequence[JsonValue]
+    ) -> list[Observation]:
+        encode = self._encodings[suite].jsonl
+        out: list[Observation] = []
+        remaining = list(cases)
+        while remaining:
+            process = self._process(suite, config)
+            lines = [encode(case).encode("utf-8") + b"\n" for case in remaining]
+            started = time.perf_counter()
+            answers, failure = process.exchange(lines, config.timeout_s * len(lines))
+            each_ms = (time.perf_counter() - started) * 1000 / max(1, len(answers) or 1)
+            out.extend(
+                Observation(self.name, answer.decode("utf-8", errors="replace"), elapsed_ms=each_ms)
+                for answer in answers
+            )
+            if failure is None:
+                break
+            # The case after the last answer is the one the process died or hung on.
+            out.append(self._failed(process, failure))
+            del self._lines[suite]
+            remaining = remaining[len(answers) + 1 :]
+        return out
+
+    def _failed(self, process: _LineProcess, failure: str) -> Observation:
+        if failure == "timeout":
+            _kill_group(process.proc)
+        else:
+            try:
+                process.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                _kill_group(process.proc)
+        process.close()
+        code = process.proc.returncode
+        kind = DivergenceClass.TIMEOUT if failure == "timeout" else DivergenceClass.CRASH
+        message = "no answer in time" if failure == "timeout" else f"exited with status {code}"
+        return Observation(
+            self.name,
+            None,
+            infra=InfraError(kind, message, exit_code=code),
+            stderr=process.stderr.text(),
+        )
+
+    # -- oneshot -----------------------------------------------------------
+
+    def _run_oneshot(self, suite: str, config: ProbeConfig, case: JsonValue) -> Observation:
+        data = self._encodings[suite].oneshot(case).encode("utf-8")
+        started = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                list(config.command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=config.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TargetError(f"cannot start {config.command[0]}: {exc}") from exc
+        try:
+            stdout, stderr = proc.communicate(data, timeout=config.timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            stdout, stderr = proc.communicate()
+            return Observation(
+                self.name,
+                None,
+                infra=InfraError(DivergenceClass.TIMEOUT, "no answer in time"),
+                stderr=stderr.decode("utf-8", errors="replace")[-STDERR_KEEP:],
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        err = stderr.decode("utf-8", errors="replace")[-STDERR_KEEP:]
+        if proc.returncode != 0:
+            return Observation(
+                self.name,
+                None,
+                infra=InfraError(
+                    DivergenceClass.CRASH,
+                    f"exited with status {proc.returncode}",
+                    exit_code=proc.returncode,
+                ),
+                stderr=err,
+            )
+        text = stdout.decode("utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
+        return Observation(self.name, text, stderr=err, elapsed_ms=elapsed)
+
+    def close(self) -> None:
+        for process in self._lines.values():
+            process.close()
+        self._lines.clear()
