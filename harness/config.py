@@ -58,7 +58,7 @@ class Config:
     targets: Mapping[str, TargetConfig]
     run: RunConfig = RunConfig()
     path: Path | None = None  # None: the embedded default
-    root: Path = Path.cwd()  # relative paths resolve here
+    root: Path = field(default_factory=Path.cwd)  # relative paths resolve here
 
     def suites_available(self) -> tuple[str, ...]:
         """The suites every configured target can run."""
@@ -89,9 +89,7 @@ def check(document: dict[str, Any], source: str) -> None:
 
 def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | None) -> Config:
     check(document, source)
-    targets = {
-        name: _target(name, raw, root) for name, raw in sorted(document["targets"].items())
-    }
+    targets = {name: _target(name, raw, root) for name, raw in sorted(document["targets"].items())}
     raw_run = document.get("run", {})
     run = RunConfig(
         suites=tuple(raw_run.get("suites", ())),

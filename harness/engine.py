@@ -12,6 +12,7 @@ The engine emits events and knows nothing of who listens.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import time
@@ -45,12 +46,18 @@ from harness.model import (
     SuiteFinished,
     SuiteStarted,
     SuiteSummary,
+    generalise_path,
 )
+from harness.shrink import shrink
 from harness.suites import Suite
 from harness.targets.base import Target
 from harness.waivers import Waivers
 
 PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}
+SHRINK_PASS_EXAMPLES: Final = 40  # Hypothesis examples (batches) in the shrinking pass
+SMALL_ENOUGH: Final = 40  # examples this size or smaller are not reduced further
+REDUCE_CALLS: Final = 1000  # cases spent reducing one example at most
+REDUCE_SECONDS: Final = 20.0  # and time spent reducing one suite's examples
 # After this many infrastructure failures in a row a target is treated as
 # down for the rest of the suite: each would cost a restart or a timeout.
 DEAD_AFTER: Final = 10
@@ -223,33 +230,82 @@ class Engine:
             finding.waived_by = waiver.reason
 
     def _explore(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
+        """Three passes: explore the whole budget, let Hypothesis shrink what it
+        finds, then reduce any example that is still large.
+
+        Hypothesis stops generating soon after the last *new* bug it sees, which
+        suits a bug finder but not a run that promises a budget of cases; so
+        exploration never raises, and a shorter second pass raises per
+        fingerprint to get Hypothesis's shrinking (and its example database).
+        """
         batch = self.settings.batch_size or suite.batch_size
         examples = max(1, math.ceil(self.settings.budget / batch))
+        self._hypothesis_pass(suite, recorder, state, batch, examples, raising=False)
+        if self.settings.shrink and recorder.findings and not state.stopped:
+            self._hypothesis_pass(
+                suite, recorder, state, batch, min(examples, SHRINK_PASS_EXAMPLES), raising=True
+            )
+            self._reduce(suite, recorder, state)
 
+    def _hypothesis_pass(
+        self,
+        suite: Suite,
+        recorder: Recorder,
+        state: _SuiteState,
+        batch: int,
+        examples: int,
+        *,
+        raising: bool,
+    ) -> None:
         def test(cases: list[JsonValue]) -> None:
             if state.stopped:
                 return
             results = self._check(suite, cases, recorder, state)
             failures = [f for r in results for f in r.failures if f.cls is not _TIMEOUT]
-            if failures:
+            if raising and failures:
                 raise _exception_for(min(failures, key=_rank))
 
         test.__name__ = f"parity_{suite.name}"
         # A distinct database key per suite: the wrapped function is the same code.
         test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
         wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
-        wrapped = self._hypothesis_settings(examples)(wrapped)
+        wrapped = self._hypothesis_settings(examples, raising=raising)(wrapped)
         if self.settings.seed is not None:
             wrapped = seed(self.settings.seed)(wrapped)
-        try:
+        # The recorder holds every failure; Hypothesis's report adds nothing.
+        with contextlib.suppress(DivergenceFound, HypothesisException, BaseExceptionGroup):
             wrapped()
-        except (DivergenceFound, HypothesisException, BaseExceptionGroup):
-            pass  # the recorder holds every failure; Hypothesis only shrank them
 
-    def _hypothesis_settings(self, examples: int) -> settings:
-        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
-        if self.settings.shrink:
-            phases.append(Phase.shrink)
+    def _reduce(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
+        """Shrink the examples Hypothesis did not (failures seen rarely)."""
+        deadline = time.monotonic() + REDUCE_SECONDS
+        for finding in list(recorder.findings.values()):
+            if finding.failure.cls.is_infrastructure or state.stopped:
+                continue
+            if time.monotonic() > deadline:
+                break
+            if suite.size(finding.example.input) <= SMALL_ENOUGH:
+                continue
+            fingerprint = finding.failure.fingerprint
+
+            def still_fails(case: JsonValue, fingerprint: str = fingerprint) -> bool:
+                return any(
+                    f.fingerprint == fingerprint
+                    for r in self._check(suite, [case], recorder, state)
+                    for f in r.failures
+                )
+
+            smaller = shrink(finding.example.input, still_fails, max_calls=REDUCE_CALLS)
+            for result in self._check(suite, [smaller], recorder, state):
+                if any(f.fingerprint == fingerprint for f in result.failures):
+                    finding.example = result
+
+    def _hypothesis_settings(self, examples: int, *, raising: bool) -> settings:
+        # Exploring replays nothing (the database holds failures for the
+        # shrinking pass) and never shrinks: it never raises.
+        phases = [Phase.explicit, Phase.generate]
+        if raising:
+            phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink]
         database: ExampleDatabase | None = None
         if self.settings.database is not None:
             database = DirectoryBasedExampleDatabase(self.settings.database)
@@ -297,7 +353,9 @@ class Engine:
             observed[name] = [state.dead_observation(name) for _ in cases]
         return observed
 
-    def _compare(self, suite: Suite, case: JsonValue, by_target: dict[str, Observation]) -> CaseResult:
+    def _compare(
+        self, suite: Suite, case: JsonValue, by_target: dict[str, Observation]
+    ) -> CaseResult:
         reference = by_target[REFERENCE]
         differences = {
             name: suite.compare(reference, observation)
@@ -305,7 +363,19 @@ class Engine:
             if name != REFERENCE
         }
         failures = compare.blame(suite.name, {n: d for n, d in differences.items() if d})
-        return CaseResult(suite.name, case, by_target, differences, failures)
+        return CaseResult(suite.name, case, by_target, differences, _generalised(suite, failures))
+
+
+def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, ...]:
+    """Failures keyed by their generalised path, one per key."""
+    if not suite.free_roots:
+        return failures
+    unique: dict[tuple[str, str, str, tuple[str, ...]], Failure] = {}
+    for failure in failures:
+        path = generalise_path(failure.path, suite.free_roots)
+        general = Failure(failure.suite, failure.cls, path, failure.blamed, failure.message)
+        unique.setdefault(general.key, general)
+    return tuple(unique.values())
 
 
 _TIMEOUT: Final = DivergenceClass.TIMEOUT  # recorded, never shrunk: each try costs a timeout

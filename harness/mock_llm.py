@@ -739,10 +739,16 @@ def run_standalone(
     """Serve on 127.0.0.1:port until SIGINT/SIGTERM (``parity mock-llm``).
 
     With a script, unknown case ids answer 404; without one, every call gets
-    ``SMOKE_ARTIFACT`` so a stack can be smoke-tested by hand.
+    ``SMOKE_ARTIFACT`` so a stack can be smoke-tested by hand. ``on_ready``
+    gets the bound port (``port=0`` picks one); by default a line on stdout
+    says where it listens.
     """
     model = load_script(script_file) if script_file is not None else smoke_model()
-    asyncio.run(_serve_until_signalled(model, port, on_ready))
+    asyncio.run(_serve_until_signalled(model, port, on_ready or _announce))
+
+
+def _announce(port: int) -> None:
+    print(f"mock-llm listening on http://{HOST}:{port} (Ctrl-C to stop)", flush=True)
 
 
 async def _serve_until_signalled(
@@ -767,11 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--script", type=Path, default=None)
     args = parser.parse_args(argv)
-
-    def announce(bound: int) -> None:
-        print(f"mock-llm listening on http://{HOST}:{bound}", flush=True)
-
-    run_standalone(args.port, args.script, on_ready=announce)
+    run_standalone(args.port, args.script)
     return 0
 
 

@@ -114,8 +114,16 @@ class Difference:
 _INDEX: Final = re.compile(r"\[\d+\]")
 
 
-def generalise_path(path: str) -> str:
-    """``$.fills[3].id`` -> ``$.fills[*].id``: one finding per shape, not per index."""
+def generalise_path(path: str, free_roots: tuple[str, ...] = ()) -> str:
+    """``$.fills[3].id`` -> ``$.fills[*].id``: one finding per shape, not per index.
+
+    Below a *free root* (a subtree whose keys are model output, such as an
+    extracted value or an artifact) the keys are arbitrary too, so the whole
+    subtree is one place: ``$.value.a.b`` -> ``$.value.*``.
+    """
+    for root in free_roots:
+        if path.startswith((root + ".", root + "[")):
+            return root + ".*"
     return _INDEX.sub("[*]", path)
 
 

@@ -61,9 +61,7 @@ def file_name(finding: Finding) -> str:
     return f"{failure.suite}-{failure.cls}-{failure.fingerprint}.json"
 
 
-def save(
-    finding: Finding, directory: Path, *, shell: Mapping[str, str], seed: int | None
-) -> Path:
+def save(finding: Finding, directory: Path, *, shell: Mapping[str, str], seed: int | None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(finding)
     text = json.dumps(document(finding, shell=shell, seed=seed), indent=2, ensure_ascii=False)
@@ -76,7 +74,11 @@ def load(path: Path) -> Reproducer:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HarnessError(f"{path}: not a reproducer file: {exc}") from exc
-    if isinstance(data, dict) and isinstance(data.get("version"), int) and data["version"] > VERSION:
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("version"), int)
+        and data["version"] > VERSION
+    ):
         raise HarnessError(
             f"{path}: reproducer version {data['version']} is newer than this harness "
             f"reads ({VERSION}); upgrade lakehouse-parity"

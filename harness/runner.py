@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from harness import repro, reports
+from harness import reports, repro
 from harness.config import PROBE_SUITES, Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
 from harness.errors import HarnessError
@@ -18,7 +18,7 @@ from harness.suites import PROBE_SUITES as PROBE_SUITE_OBJECTS
 from harness.suites import Suite
 from harness.targets import ProbeTarget, ReferenceTarget
 from harness.targets.base import Target
-from harness.waivers import Waivers, load_waivers
+from harness.waivers import load_waivers
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 

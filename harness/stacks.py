@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -779,13 +779,3 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     # The command name is in parentheses and may hold spaces: split after the last ")".
     fields = raw[raw.rindex(")") + 2 :].split()
     return fields[0], int(fields[19])
-
-
-@contextlib.contextmanager
-def stacks_up(**options: Any) -> Iterator[StackState]:
-    """``up`` for a block: ``down`` on the way out, whatever happens."""
-    state = up(**options)
-    try:
-        yield state
-    finally:
-        down(state.path.parent)

@@ -43,6 +43,10 @@ NUMBER_LITERALS: Final = (
     "5e-324", "1.7976931348623157e308", "2.2250738585072014e-308", "0.1",
     "0.30000000000000004", "0.1000000000000000055511151231257827", "1e16", "1e21",
     "1e-7", "1.5e-07", "3.141592653589793238462643383279", "4.35", "1e15", "123.456",
+    # exactly halfway between two doubles: only a correctly rounding parser
+    # (serde_json's float_roundtrip) picks the even one
+    "9007199254740993.0", "1.00000000000000011102230246251565404236316680908203125",
+    "9007199254740995.0", "2.2250738585072011e-308", "1.7976931348623158e308",
 )  # fmt: skip
 
 STRING_LITERALS: Final = (
@@ -352,7 +356,7 @@ def session_record_texts(draw: st.DrawFn) -> str:
         fields["artifact"] = artifact
     if grounded:
         fields["grounded_in_roster"] = grounded
-    items = [(f, fields[f]) for f in _FIELD_ORDER if f in fields]
+    items: list[tuple[str, str]] = [(f, fields[f]) for f in _FIELD_ORDER if f in fields]
     for char in mutations:
         items = _mutate(items, _MUTATION_TABLE[char])
     if shuffle:

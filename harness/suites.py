@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from harness import compare, schema_store
 from harness.config import ProbeConfig
-from harness.model import DivergenceClass, Difference, JsonValue, Observation
+from harness.model import Difference, DivergenceClass, JsonValue, Observation
 from harness.strategies import model_outputs, session_record_texts
 from harness.targets.probe import ProbeEncoding
 from reference_impl.probes import answer_extract_json, answer_session_log
@@ -34,6 +34,8 @@ class Suite:
     encoding: ProbeEncoding
     compare: CompareFn
     batch_size: int = 16
+    # Subtrees whose keys are model output: one finding per subtree (model.generalise_path).
+    free_roots: tuple[str, ...] = ()
     extras: Mapping[str, str] = field(default_factory=dict)
 
     def size(self, case: JsonValue) -> int:
@@ -47,10 +49,8 @@ class Suite:
         output, so every argument is quoted.
         """
         command = " ".join(shlex.quote(part) for part in probe.command)
-        if probe.mode == "jsonl":
-            data = self.encoding.jsonl(case)
-        else:
-            data = self.encoding.oneshot(case)
+        encode = self.encoding.jsonl if probe.mode == "jsonl" else self.encoding.oneshot
+        data = encode(case)
         return f"printf '%s' {shlex.quote(data)} | {command}"
 
 
@@ -129,6 +129,7 @@ EXTRACT_JSON: Final = Suite(
     reference=lambda case: answer_extract_json(str(case)),
     encoding=ProbeEncoding(oneshot=_extract_oneshot, jsonl=_extract_jsonl),
     compare=compare_extract_json,
+    free_roots=("$.value",),
 )
 
 
@@ -184,6 +185,7 @@ SESSION_LOG: Final = Suite(
     reference=lambda case: answer_session_log(str(case)),
     encoding=ProbeEncoding(oneshot=_extract_oneshot, jsonl=str),
     compare=compare_session_log,
+    free_roots=("$.artifact",),
 )
 
 PROBE_SUITES: Final = {suite.name: suite for suite in (EXTRACT_JSON, SESSION_LOG)}

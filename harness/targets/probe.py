@@ -8,6 +8,7 @@ next case, and its stderr is kept for the report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -17,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from harness.config import ProbeConfig
 from harness.errors import TargetError
@@ -38,15 +40,16 @@ class _StderrTail:
     """Keeps the last bytes a process wrote to stderr (read by a thread, so a
     chatty probe can never block on a full pipe)."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._chunks: deque[bytes] = deque()
         self._size = 0
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 
-    def _pump(self, stream: object) -> None:
-        read = getattr(stream, "read1", None) or getattr(stream, "read")
+    def _pump(self, stream: IO[bytes]) -> None:
+        # read1 returns what is there; read(4096) would wait for 4096 bytes.
+        read = getattr(stream, "read1", stream.read)
         while chunk := read(4096):
             with self._lock:
                 self._chunks.append(chunk)
@@ -101,7 +104,7 @@ class _LineProcess:
         deadlock the pair of us.
         """
         assert self.proc.stdin and self.proc.stdout
-        pending = b"".join(lines)
+        pending: bytes | None = b"".join(lines)
         answers: list[bytes] = []
         deadline = time.monotonic() + deadline_s
         with selectors.DefaultSelector() as selector:
@@ -113,7 +116,7 @@ class _LineProcess:
                 if left <= 0:
                     return answers, "timeout"
                 for key, _ in selector.select(timeout=left):
-                    if key.fileobj is self.proc.stdin:
+                    if key.fileobj is self.proc.stdin and pending is not None:
                         pending = self._write(pending, selector)
                         if pending is None:
                             return answers, "crash"
@@ -147,10 +150,8 @@ class _LineProcess:
 
     def close(self) -> None:
         if self.proc.stdin:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-            except OSError:
-                pass
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
