@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 MAX_DEPTH: Final = 127
@@ -67,19 +68,28 @@ def _reject_constant(name: str) -> Any:
     raise JsonError(f"{name} is not JSON")
 
 
+def strict_decoder(
+    object_hook: Callable[[list[tuple[str, Any]]], Any],
+    number: Callable[[str], Any] = number_from_literal,
+) -> json.JSONDecoder:
+    """Python's C-accelerated decoder with the contract's hooks: no NaN or
+    Infinity, control characters rejected, objects and numbers as given."""
+    return json.JSONDecoder(
+        object_pairs_hook=object_hook,
+        parse_int=number,
+        parse_float=number,
+        parse_constant=_reject_constant,
+        strict=True,
+    )
+
+
 def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # dict() keeps the last of duplicate keys, which is serde_json's rule.
     merged = dict(pairs)
     return dict(sorted(merged.items()))
 
 
-_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_sorted_object,
-    parse_int=number_from_literal,
-    parse_float=number_from_literal,
-    parse_constant=_reject_constant,
-    strict=True,
-)
+_DECODER: Final = strict_decoder(_sorted_object)
 
 # A lone surrogate can only come from a \uD8xx-\uDFxx escape (or a raw
 # surrogate code point in an already-broken str); most texts have neither,
@@ -130,13 +140,7 @@ def _checked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return _sorted_object(pairs)
 
 
-_SURROGATE_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_checked_object,
-    parse_int=number_from_literal,
-    parse_float=number_from_literal,
-    parse_constant=_reject_constant,
-    strict=True,
-)
+_SURROGATE_DECODER: Final = strict_decoder(_checked_object)
 
 
 def _reject_surrogates(value: JsonValue) -> None:

@@ -10,7 +10,6 @@ its fields in declaration order.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -20,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from reference_impl.jsonmodel import MAX_DEPTH, JsonError, JsonValue, dumps, number_from_literal
+from reference_impl.jsonmodel import (
+    MAX_DEPTH,
+    JsonError,
+    JsonValue,
+    dumps,
+    number_from_literal,
+    strict_decoder,
+)
 from reference_impl.text import cut
 
 SCHEMA: Final = "session.iterate.v1"
@@ -120,17 +126,9 @@ class _Num:
     literal: str
 
 
-def _reject_constant(name: str) -> Any:
-    raise JsonError(f"{name} is not JSON")
-
-
-_SYNTAX: Final = json.JSONDecoder(
-    object_pairs_hook=_Obj,
-    parse_int=_Num,
-    parse_float=_Num,
-    parse_constant=_reject_constant,
-    strict=True,
-)
+# Numbers stay literals here: a field that is never read (an unknown one) is,
+# as with serde's IgnoredAny, only checked for syntax.
+_SYNTAX: Final = strict_decoder(_Obj, _Num)
 
 Converter = Callable[[Any, str], Any]
 
