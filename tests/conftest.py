@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, settings
 from tests.oracle import SerdeOracle, build_oracle
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 # Explicit profiles: CI runs more examples and never depends on timing.
 settings.register_profile(
@@ -41,7 +40,7 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def json_test_suite() -> Path:
-    path = SHARED / "corpora" / "JSONTestSuite" / "test_parsing"
+    path = Path(__file__).parent / "data" / "JSONTestSuite" / "test_parsing"
     if not path.is_dir():
         raise RuntimeError(f"the JSONTestSuite corpus is missing at {path}")
     return path
