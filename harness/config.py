@@ -40,6 +40,21 @@ class TargetConfig:
     session_log: Path | None = None
     concurrency: int = 8
     timeout_s: float = DEFAULT_HTTP_TIMEOUT_S
+    # The port on 127.0.0.1 where the harness serves the scripted model for this
+    # target (its deployment's provider points there): iterate, faults, sessions.
+    model_port: int | None = None
+    # A sample stack of targets/ the harness starts itself (the embedded default).
+    stack: str | None = None
+
+    def live(self, suite: str) -> bool:
+        """Whether this target can run a live suite."""
+        if self.stack is not None:
+            return True
+        if suite == "validate":
+            return self.url is not None
+        if suite == "sessions":
+            return self.url is not None and self.model_port is not None and bool(self.session_log)
+        return self.url is not None and self.model_port is not None
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,7 @@ class Config:
             if suite in PROBE_SUITES:
                 ok = all(suite in t.probes for t in self.targets.values())
             else:
-                ok = all(t.url for t in self.targets.values())
+                ok = all(t.live(suite) for t in self.targets.values())
             if ok:
                 out.append(suite)
         return tuple(out)
@@ -120,6 +135,7 @@ def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
         session_log=root / raw["session_log"] if "session_log" in raw else None,
         concurrency=int(raw.get("concurrency", 8)),
         timeout_s=float(raw.get("timeout_s", DEFAULT_HTTP_TIMEOUT_S)),
+        model_port=int(raw["model_port"]) if "model_port" in raw else None,
     )
 
 

@@ -186,8 +186,12 @@ class Engine:
         try:
             for suite in self.suites:
                 summary.suites.append(self.run_suite(suite))
-        finally:
-            self._pool.shutdown(wait=True)
+        except BaseException:
+            # Ctrl-C or a failure: do not wait for batches still in flight; the
+            # caller closes the targets (which ends their requests) next.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self._pool.shutdown(wait=True)
         if self.waivers is not None:
             summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
         summary.elapsed_s = time.monotonic() - started
@@ -198,14 +202,24 @@ class Engine:
     def run_suite(self, suite: Suite) -> SuiteSummary:
         started = time.monotonic()
         names = tuple(t.name for t in self.targets)
-        self.emit(SuiteStarted(suite.name, names, self.settings.budget))
         recorder = Recorder(suite)
         state = _SuiteState()
-        for case in self.regressions.get(suite.name, ()):
-            self._check(suite, [case], recorder, state)
-        self._explore(suite, recorder, state)
+        if suite.collect is not None:
+            # A post-hoc suite: its cases are what earlier suites did.
+            cases = suite.collect()
+            self.emit(SuiteStarted(suite.name, names, len(cases)))
+            batch = self.settings.batch_size or suite.batch_size
+            for start in range(0, len(cases), batch):
+                if state.stopped:
+                    break
+                self._check(suite, cases[start : start + batch], recorder, state)
+        else:
+            self.emit(SuiteStarted(suite.name, names, self.settings.budget))
+            for case in self.regressions.get(suite.name, ()):
+                self._check(suite, [case], recorder, state)
+            self._explore(suite, recorder, state)
         divergences, errors = recorder.split()
-        errors.extend(state.target_errors)
+        _merge_target_errors(errors, state.target_errors)
         for finding in divergences:
             self._waive(finding)
         summary = SuiteSummary(
@@ -242,9 +256,10 @@ class Engine:
         examples = max(1, math.ceil(self.settings.budget / batch))
         self._hypothesis_pass(suite, recorder, state, batch, examples, raising=False)
         if self.settings.shrink and recorder.findings and not state.stopped:
-            self._hypothesis_pass(
-                suite, recorder, state, batch, min(examples, SHRINK_PASS_EXAMPLES), raising=True
-            )
+            if suite.shrink_batches:
+                self._hypothesis_pass(
+                    suite, recorder, state, batch, min(examples, SHRINK_PASS_EXAMPLES), raising=True
+                )
             self._reduce(suite, recorder, state)
 
     def _hypothesis_pass(
@@ -289,6 +304,10 @@ class Engine:
             fingerprint = finding.failure.fingerprint
 
             def still_fails(case: JsonValue, fingerprint: str = fingerprint) -> bool:
+                if time.monotonic() > deadline or state.stopped:
+                    return False  # out of time: the candidates left are not tried
+                if suite.admissible is not None and not suite.admissible(case):
+                    return False
                 return any(
                     f.fingerprint == fingerprint
                     for r in self._check(suite, [case], recorder, state)
@@ -323,13 +342,18 @@ class Engine:
     def _check(
         self, suite: Suite, cases: list[JsonValue], recorder: Recorder, state: _SuiteState
     ) -> list[CaseResult]:
+        # What the reference and the targets see; results keep the case itself.
+        sent = suite.prepare(list(cases)) if suite.prepare is not None else cases
         try:
-            observed = self._observe(suite, cases, state)
+            observed = self._observe(suite, sent, state)
         except TargetError as exc:
             state.stop(suite, exc)
             if not state.raise_target_errors:
                 return []
             raise
+        finally:
+            if suite.release is not None:
+                suite.release(sent)
         results = []
         for index, case in enumerate(cases):
             by_target = {name: runs[index] for name, runs in observed.items()}
@@ -381,6 +405,18 @@ def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, 
 _TIMEOUT: Final = DivergenceClass.TIMEOUT  # recorded, never shrunk: each try costs a timeout
 
 
+def _merge_target_errors(errors: list[Finding], target_errors: list[Finding]) -> None:
+    """Add the per-target notices; one that shares a fingerprint with a recorded
+    infrastructure finding replaces that finding's message (it says more)."""
+    known = {finding.failure.fingerprint: finding for finding in errors}
+    for notice in target_errors:
+        same = known.get(notice.failure.fingerprint)
+        if same is None:
+            errors.append(notice)
+        else:
+            same.failure = notice.failure
+
+
 @dataclass
 class _SuiteState:
     """Per-suite bookkeeping: targets that keep failing, and fatal errors."""
@@ -400,13 +436,28 @@ class _SuiteState:
                 continue
             self.streaks[name] = self.streaks.get(name, 0) + 1
             if self.streaks[name] >= DEAD_AFTER:
-                self.dead[name] = f"{DEAD_AFTER} infrastructure failures in a row"
+                self._mark_dead(result, name, observation)
+
+    def _mark_dead(self, result: CaseResult, name: str, observation: Observation) -> None:
+        """Treat ``name`` as down for the rest of the suite, and say so once."""
+        last = observation.infra.message if observation.infra else "unknown"
+        reason = f"{DEAD_AFTER} infrastructure failures in a row, the last: {last}"
+        self.dead[name] = reason
+        kind = observation.infra.kind if observation.infra else DivergenceClass.CRASH
+        message = f"target {name} is down ({reason}); its remaining {result.suite} cases fail"
+        failure = Failure(result.suite, kind, "$", (name,), message=message)
+        example = CaseResult(
+            result.suite, result.input, result.observations, result.differences, (failure,)
+        )
+        self.target_errors.append(Finding(failure=failure, example=example))
 
     def dead_observation(self, name: str) -> Observation:
         from harness.model import InfraError
 
         return Observation(
-            name, None, infra=InfraError(DivergenceClass.CRASH, f"target down: {self.dead[name]}")
+            name,
+            None,
+            infra=InfraError(DivergenceClass.CRASH, f"target {name} is down: {self.dead[name]}"),
         )
 
     def stop(self, suite: Suite, error: TargetError) -> None:

@@ -1,9 +1,19 @@
 """From a configuration to a finished run: targets, suites, engine, reproducers
-and reports. The CLI and the pytest plugin both go through here."""
+and reports. The CLI and the pytest plugin both go through here.
+
+Live suites need running services: with the embedded default configuration
+the harness builds nothing here (the CLI builds) but starts both sample stacks
+itself, with the scripted model as their upstream and their logs in the
+report folder, and stops everything when the run ends, whatever ends it. With
+a ``parity.toml`` the targets' ``url``s are used as they are, and the harness
+serves the scripted model on each target's ``model_port``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +23,13 @@ from harness import reports, repro
 from harness.config import PROBE_SUITES, Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
 from harness.errors import HarnessError
-from harness.model import REFERENCE, CaseResult, Finding, RunSummary
+from harness.live_suites import LIVE_SUITES, SESSION_ORIGINS, LiveSuites
+from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary
 from harness.suites import PROBE_SUITES as PROBE_SUITE_OBJECTS
 from harness.suites import Suite
 from harness.targets import ProbeTarget, ReferenceTarget
 from harness.targets.base import Target
+from harness.targets.http import HttpTarget, RuntimeTarget
 from harness.waivers import load_waivers
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -37,8 +49,8 @@ def default_config(root: Path = PROJECT_ROOT) -> Config:
     waivers = root / "waivers.toml"
     return Config(
         targets={
-            "rust": TargetConfig(name="rust", probes=probes(rust)),
-            "go": TargetConfig(name="go", probes=probes(go)),
+            "rust": TargetConfig(name="rust", probes=probes(rust), stack="rust"),
+            "go": TargetConfig(name="go", probes=probes(go), stack="go"),
         },
         run=RunConfig(
             report_dir=root / "parity-report",
@@ -64,19 +76,33 @@ class RunOptions:
     listeners: Sequence[Listener] = field(default_factory=tuple)
 
 
-def choose_suites(config: Config, requested: Sequence[str]) -> list[Suite]:
+# The order suites run in: sessions last, it checks what iterate and faults wrote.
+SUITE_ORDER: Final = (*PROBE_SUITES, "validate", "iterate", "faults", "sessions")
+
+
+def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
     available = config.suites_available()
-    names = list(requested or config.run.suites or available)
-    unknown = [n for n in names if n not in PROBE_SUITE_OBJECTS]
+    names = set(requested or config.run.suites or available)
+    unknown = sorted(n for n in names if n not in SUITE_ORDER)
     if unknown:
-        raise HarnessError(f"unknown or not yet supported suite(s): {', '.join(unknown)}")
-    missing = [n for n in names if n not in available]
+        raise HarnessError(f"unknown suite(s): {', '.join(unknown)}")
+    if "sessions" in names and not names & set(SESSION_ORIGINS):
+        # The rows to check are those of the sessions iterate and faults send.
+        names.update(n for n in SESSION_ORIGINS if n in available)
+    missing = sorted(n for n in names if n not in available)
     if missing:
         raise HarnessError(
             f"suite(s) {', '.join(missing)} need every target to configure them "
-            f"(configured: {', '.join(available) or 'none'})"
+            f"(configured: {', '.join(available) or 'none'}; live suites need `url`, "
+            "iterate and faults also `model_port`, sessions also `session_log`)"
         )
-    return [PROBE_SUITE_OBJECTS[n] for n in names]
+    return [n for n in SUITE_ORDER if n in names]
+
+
+def choose_suites(config: Config, requested: Sequence[str]) -> list[Suite]:
+    """The probe suites among ``requested`` (live suites need an environment)."""
+    return [PROBE_SUITE_OBJECTS[n] for n in choose_suite_names(config, requested)
+            if n in PROBE_SUITE_OBJECTS]  # fmt: skip
 
 
 def reference_target() -> ReferenceTarget:
@@ -84,12 +110,138 @@ def reference_target() -> ReferenceTarget:
 
 
 def probe_targets(config: Config, suites: Iterable[Suite]) -> list[Target]:
-    wanted = {suite.name: suite.encoding for suite in suites}
+    wanted = {suite.name: suite.encoding for suite in suites if suite.encoding is not None}
     out: list[Target] = []
     for name, target in config.targets.items():
         probes = {s: p for s, p in target.probes.items() if s in wanted}
-        out.append(ProbeTarget(name, probes, {s: wanted[s] for s in probes}))
+        out.append(ProbeTarget(name, probes, {s: e for s, e in wanted.items() if s in probes}))
     return out
+
+
+@dataclass
+class Environment:
+    """Everything a run needs, started: suites, reference, targets, listeners."""
+
+    suites: list[Suite]
+    reference: ReferenceTarget
+    targets: list[Target]
+    listeners: list[Listener] = field(default_factory=list)
+    live: LiveSuites | None = None
+
+    def suite(self, name: str) -> Suite:
+        return next(s for s in self.suites if s.name == name)
+
+
+# The daemons' upstream timeout in the embedded default: short, so that a
+# scripted hang costs two seconds, not two minutes.
+DEFAULT_UPSTREAM_TIMEOUT_MS: Final = 2000
+
+
+@contextlib.contextmanager
+def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterator[Environment]:
+    """Start what the suites ``names`` need; stop all of it on the way out.
+
+    Live suites in the embedded default start the sample stacks (logs in
+    ``work_dir/stacks``, session logs in ``work_dir/sessions``) behind one
+    scripted model; with a config they use the configured services.
+    """
+    probe_suites = [PROBE_SUITE_OBJECTS[n] for n in names if n in PROBE_SUITE_OBJECTS]
+    live_names = [n for n in names if n in LIVE_SUITES]
+    reference = reference_target()
+    with contextlib.ExitStack() as stack:
+        probes = {t.name: t for t in probe_targets(config, probe_suites)}
+        stack.callback(_close_all, list(probes.values()))
+        if not live_names:
+            yield Environment(probe_suites, reference, list(probes.values()))
+            return
+        live, http = _live_targets(config, work_dir, stack)
+        suites = [*probe_suites, *(live.suites[n] for n in live_names)]
+        for name in live_names:
+            reference.add(name, live.suites[name].reference)
+        targets: list[Target] = []
+        for name in config.targets:
+            parts: dict[str, Target] = {s.name: probes[name] for s in probe_suites}
+            parts.update({n: http[name] for n in live_names})
+            targets.append(RuntimeTarget(name, parts))
+        yield Environment(suites, reference, targets, [live.ledger], live)
+
+
+def _close_all(targets: Sequence[Target]) -> None:
+    for target in reversed(targets):
+        with contextlib.suppress(Exception):
+            target.close()
+
+
+def _live_targets(
+    config: Config, work_dir: Path, stack: contextlib.ExitStack
+) -> tuple[LiveSuites, dict[str, HttpTarget]]:
+    from harness import stacks
+    from harness.mock_llm import ScriptedModelServer
+    from reference_impl.roster import RosterError, load_roster
+
+    roster_path = config.run.roster or PROJECT_ROOT / "fixtures" / "roster.jsonl"
+    try:
+        roster = load_roster(roster_path)
+    except (OSError, RosterError) as exc:
+        raise HarnessError(f"cannot load the roster: {exc}") from exc
+    server = ScriptedModelServer()
+    server.start()
+    stack.callback(server.stop)
+    embedded = any(t.stack is not None for t in config.targets.values())
+    timeout_ms = DEFAULT_UPSTREAM_TIMEOUT_MS if embedded else 120_000
+    live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
+    running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
+    specs = stacks.default_specs()
+    http: dict[str, HttpTarget] = {}
+    for name, target in config.targets.items():
+        liveness: Callable[[], str | None] | None = None
+        if target.stack is not None:
+            server.add_listener(name)
+            log = work_dir / "sessions" / f"{name}.jsonl"
+            log.unlink(missing_ok=True)
+            process = running.start(
+                specs[target.stack],
+                upstream_url=server.url(name),
+                roster=roster_path,
+                session_log=log,
+                upstream_timeout_ms=timeout_ms,
+            )
+            target = dataclasses.replace(target, url=process.url, session_log=log)
+            liveness = _liveness(process)
+        elif target.model_port is not None:
+            try:
+                server.add_listener(name, target.model_port)
+            except OSError as exc:
+                raise HarnessError(
+                    f"{name}: cannot serve the scripted model on 127.0.0.1:{target.model_port}: "
+                    f"{exc}"
+                ) from exc
+        assert target.url is not None
+        http[name] = HttpTarget(
+            name,
+            target.url,
+            live.routes(),
+            concurrency=target.concurrency,
+            timeout_s=target.timeout_s,
+            session_log=target.session_log,
+            liveness=liveness,
+        )
+        stack.callback(http[name].close)
+    return live, http
+
+
+def _liveness(process: object) -> Callable[[], str | None]:
+    from harness.stacks import StackProcess
+
+    assert isinstance(process, StackProcess)
+
+    def gone() -> str | None:
+        code = process.popen.poll()
+        if code is None:
+            return None
+        return f"its process (pid {process.pid}) exited with code {code}; log {process.log_path}"
+
+    return gone
 
 
 @contextlib.contextmanager
@@ -103,7 +255,7 @@ def opened(targets: list[Target]) -> Iterator[list[Target]]:
 
 
 def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
-    suites = choose_suites(config, options.suites)
+    names = choose_suite_names(config, options.suites)
     profile = options.profile or config.run.profile or "quick"
     settings = EngineSettings(
         profile=profile,
@@ -114,22 +266,32 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
     )
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
-    regressions = repro.regression_inputs(config.run.regressions)
+    regressions = _regressions(repro.regression_inputs(config.run.regressions))
     report_dir = options.report_dir or config.run.report_dir or Path("parity-report")
-    with opened(probe_targets(config, suites)) as targets:
+    with environment(config, names, report_dir) as env:
         engine = Engine(
-            suites=suites,
-            reference=reference_target(),
-            targets=targets,
+            suites=env.suites,
+            reference=env.reference,
+            targets=env.targets,
             settings=settings,
             waivers=waivers,
             regressions=regressions,
-            listeners=options.listeners,
+            listeners=[*env.listeners, *options.listeners],
         )
         summary = engine.run()
     summary.config_path = str(config.path) if config.path else None
     save_reproducers(summary, config, report_dir / "reproducers")
     return summary, reports.write_all(summary, report_dir)
+
+
+def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:
+    """A committed sessions reproducer replays the session it came from."""
+    out = {suite: list(cases) for suite, cases in by_suite.items() if suite != "sessions"}
+    for case in by_suite.get("sessions", ()):
+        origin = case.get("origin") if isinstance(case, dict) else None
+        if origin in SESSION_ORIGINS:
+            out.setdefault(origin, []).append(case.get("case"))
+    return out
 
 
 def shell_lines(finding: Finding, config: Config) -> dict[str, str]:
@@ -179,25 +341,53 @@ def replay(
     reproducers = [repro.load(path) for path in repro.collect(paths)]
     if not reproducers:
         raise HarnessError("no reproducer files found")
-    names = sorted({r.suite for r in reproducers})
-    suites = choose_suites(config, names)
-    by_name: Mapping[str, Suite] = {s.name: s for s in suites}
+    wanted = {r.suite for r in reproducers}
+    wanted.update(_origin(r.input) for r in reproducers if r.suite == "sessions")
+    names = choose_suite_names(config, sorted(n for n in wanted if n))
     results = []
-    with opened(probe_targets(config, suites)) as targets:
+    with (
+        tempfile.TemporaryDirectory(prefix="parity-repro-") as scratch,
+        environment(config, names, Path(scratch)) as env,
+    ):
         engine = Engine(
-            suites=suites,
-            reference=reference_target(),
-            targets=targets,
+            suites=env.suites,
+            reference=env.reference,
+            targets=env.targets,
             settings=EngineSettings(),
+            listeners=env.listeners,
         )
-        for reproducer in reproducers:
-            [result] = engine.check(by_name[reproducer.suite], [reproducer.input])
-            replayed = Replayed(reproducer, result)
-            if on_result is not None:
-                on_result(replayed)
-            results.append(replayed)
-        engine.close()
+        try:
+            for reproducer in reproducers:
+                result = _replay_one(engine, env, reproducer)
+                replayed = Replayed(reproducer, result)
+                if on_result is not None:
+                    on_result(replayed)
+                results.append(replayed)
+        finally:
+            engine.close()
     return results
+
+
+def _origin(case: JsonValue) -> str:
+    origin = case.get("origin") if isinstance(case, dict) else None
+    if origin not in SESSION_ORIGINS:
+        raise HarnessError("a sessions reproducer names the suite its session came from")
+    return str(origin)
+
+
+def _replay_one(engine: Engine, env: Environment, reproducer: repro.Reproducer) -> CaseResult:
+    suite = env.suite(reproducer.suite)
+    if suite.collect is None:
+        [result] = engine.check(suite, [reproducer.input])
+        return result
+    # A session-log finding: run its session again, then check the row it wrote.
+    assert isinstance(reproducer.input, dict)
+    engine.check(env.suite(_origin(reproducer.input)), [reproducer.input.get("case")])
+    cases = suite.collect()
+    if not cases:
+        raise HarnessError(f"{reproducer.path}: the session did not run (a 400 writes no row)")
+    [result] = engine.check(suite, cases[-1:])
+    return result
 
 
 def replay_exit_code(results: Sequence[Replayed]) -> int:
@@ -206,4 +396,12 @@ def replay_exit_code(results: Sequence[Replayed]) -> int:
     return 1 if any(r.diverges for r in results) else 0
 
 
-__all__ = ["REFERENCE", "RunOptions", "default_config", "replay", "run"]
+__all__ = [
+    "REFERENCE",
+    "Environment",
+    "RunOptions",
+    "default_config",
+    "environment",
+    "replay",
+    "run",
+]

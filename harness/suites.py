@@ -23,6 +23,7 @@ from harness.targets.probe import ProbeEncoding
 from reference_impl.probes import answer_extract_json, answer_session_log
 
 CompareFn = Callable[[Observation, Observation], tuple[Difference, ...]]
+Cases = list[JsonValue]
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,28 @@ class Suite:
     name: str
     description: str
     strategy: st.SearchStrategy[JsonValue]
-    reference: Callable[[JsonValue], str]
-    encoding: ProbeEncoding
+    # The reference's answer: output text, or a whole Observation (live suites).
+    reference: Callable[[JsonValue], str | Observation]
+    encoding: ProbeEncoding | None  # None: not a probe suite
     compare: CompareFn
     batch_size: int = 16
     # Subtrees whose keys are model output: one finding per subtree (model.generalise_path).
     free_roots: tuple[str, ...] = ()
     extras: Mapping[str, str] = field(default_factory=dict)
+    # Live suites: ``prepare`` turns a batch of cases into what the reference
+    # and the targets are given (one fresh session per execution, its model
+    # script registered); ``release`` runs once they have answered.
+    prepare: Callable[[Cases], Cases] | None = None
+    release: Callable[[Cases], None] | None = None
+    # A post-hoc suite: its cases are collected from what earlier suites did
+    # (no generation, no shrinking); ``strategy`` is then unused.
+    collect: Callable[[], Cases] | None = None
+    # Let Hypothesis shrink whole failing batches. Live suites say no: a batch
+    # of sessions costs seconds, so only single cases are reduced, on a budget.
+    shrink_batches: bool = True
+    # Whether a reduced case is still a case of this suite (None: any is). The
+    # reducer edits JSON blindly; this keeps it within what the suite sends.
+    admissible: Callable[[JsonValue], bool] | None = None
 
     def size(self, case: JsonValue) -> int:
         """How big a case is, to keep the smallest example of each failure."""
@@ -48,6 +64,8 @@ class Suite:
         Printed for humans, never executed by the harness: the input is model
         output, so every argument is quoted.
         """
+        if self.encoding is None:
+            return ""
         command = " ".join(shlex.quote(part) for part in probe.command)
         encode = self.encoding.jsonl if probe.mode == "jsonl" else self.encoding.oneshot
         data = encode(case)
