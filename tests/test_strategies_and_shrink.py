@@ -1,0 +1,97 @@
+"""The public strategies produce what they promise; the shrinker keeps the failure."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import strategies as S
+from harness.shrink import shrink
+from reference_impl.jsonmodel import JsonError, loads
+from reference_impl.session import RecordError, record_from_json
+
+CLEAN_TOKENS = "".join(char for char, token in S._JSON_TABLE.items() if token.action != "raw")
+
+
+@given(st.text(alphabet=CLEAN_TOKENS, max_size=30), st.sampled_from(S._SPACES))
+def test_tokens_without_corruption_render_valid_json(tokens: str, space: str) -> None:
+    text = S.render_tokens(tokens, space=space)
+    json.loads(text)  # Python's parser: always well-formed JSON text
+    assert text.startswith("{")
+
+
+def test_depth_tokens_land_at_the_contract_limit() -> None:
+    deep = {
+        d: char for char, t in S._JSON_TABLE.items() for d in S.DEPTHS if t.text == S._deep(d - 1)
+    }
+    assert loads(S.render_tokens(deep[127])) is not None
+    try:
+        loads(S.render_tokens(deep[128]))
+    except JsonError:
+        pass
+    else:
+        raise AssertionError("128 levels must be rejected")
+
+
+@given(S.model_outputs())
+def test_model_outputs_are_text(raw: str) -> None:
+    assert isinstance(raw, str)
+    assert json.loads(json.dumps({"raw": raw}))["raw"] == raw  # survives the jsonl wrapper
+
+
+def test_record_texts_are_single_lines_and_mostly_json() -> None:
+    # Corrupting tokens in an artifact may break the JSON on purpose (the
+    # record type must reject it), but most rows must parse.
+    parsed = []
+
+    @given(S.session_record_texts())
+    def collect(text: str) -> None:
+        assert "\n" not in text
+        try:
+            json.loads(text)
+            parsed.append(True)
+        except json.JSONDecodeError:
+            parsed.append(False)
+
+    collect()
+    assert sum(parsed) > len(parsed) * 0.7
+
+
+def test_record_texts_include_accepted_and_rejected_rows() -> None:
+    seen = set()
+
+    @given(S.session_record_texts())
+    def collect(text: str) -> None:
+        try:
+            record_from_json(text)
+            seen.add("accepted")
+        except RecordError:
+            seen.add("rejected")
+
+    collect()
+    assert seen == {"accepted", "rejected"}
+
+
+def test_shrink_keeps_the_predicate_and_reduces_text() -> None:
+    def fails(text: object) -> bool:
+        return isinstance(text, str) and "1e400" in text and "{" in text
+
+    start = 'prose {"a": [1, 2, {"b": 1e400}], "c": "long text here"} more prose'
+    small = shrink(start, fails)
+    assert fails(small) and len(small) <= len("{1e400")
+
+
+def test_shrink_structures_and_respects_the_budget() -> None:
+    calls = []
+
+    def fails(case: object) -> bool:
+        calls.append(case)
+        return isinstance(case, dict) and case.get("kind") == "fill"
+
+    small = shrink({"kind": "fill", "prompt": "x" * 50, "extra": [1, 2, 3]}, fails)
+    assert small == {"kind": "fill"}
+    calls.clear()
+    shrink("x" * 500, lambda c: True, max_calls=25)
+    assert len(calls) <= 25
