@@ -23,7 +23,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -57,6 +57,11 @@ ID_SHAPE: Final = r"[0-9A-Za-z_-]{1,64}"
 # How a path steps into a string that holds JSON text: $.history[0].status.error<json>.message
 JSON_SEGMENT: Final = "<json>"
 RELATIVE_TOLERANCE: Final = 1e-15
+# deepdiff spends O(depth) per node on paths (each parsed back with
+# ast.literal_eval), so a 127-level value costs it a third of a second. Deeper
+# values go through the exact walk, which the differential test
+# (tests/test_compare.py) holds to the same differences.
+DEEPDIFF_MAX_DEPTH: Final = 16
 _IDENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WS: Final = " \t\n\r"
 _EXCERPT: Final = 24
@@ -196,6 +201,12 @@ class _Compiled:
     shape: tuple[tuple[tuple[object, ...], re.Pattern[str], str], ...]
     json_strings: tuple[tuple[object, ...], ...]
 
+    @functools.cached_property
+    def longest(self) -> int:
+        """The length of the longest path a rule names (0: no rules)."""
+        patterns = [*self.drop, *(p for p, _, _ in self.shape), *self.json_strings]
+        return max(map(len, patterns), default=0)
+
     def dropped(self, path: Path) -> bool:
         return any(_matches(p, path) for p in self.drop)
 
@@ -230,6 +241,11 @@ class _NegativeZero(float):
 
 
 def _project(value: JsonValue, path: Path, rules: _Compiled) -> JsonValue:
+    if len(path) > rules.longest:
+        # No rule names a path this long (a pattern matches paths of its own
+        # length only): what is left to do needs no paths, which deep values
+        # would otherwise pay for at every level.
+        return _signed_zeros(value)
     if isinstance(value, dict):
         return {
             key: _project(item, (*path, key), rules)
@@ -247,6 +263,17 @@ def _project(value: JsonValue, path: Path, rules: _Compiled) -> JsonValue:
         return token
     if isinstance(value, str) and rules.holds_json(path):
         return _maybe_json(value, path, rules)
+    if isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0:
+        return _NegativeZero(value)
+    return value
+
+
+def _signed_zeros(value: JsonValue) -> JsonValue:
+    """``_project`` where no rule applies: only -0.0 is made distinct."""
+    if isinstance(value, dict):
+        return {key: _signed_zeros(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_signed_zeros(item) for item in value]
     if isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0:
         return _NegativeZero(value)
     return value
@@ -451,6 +478,23 @@ def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
     return out or list(_exact(expected, actual, ()))
 
 
+def _deeper_than(value: JsonValue, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (stops as soon as they do)."""
+    stack: list[tuple[JsonValue, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[JsonValue] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _length_difference(path: Path, expected: list[Any], actual: list[Any]) -> Difference:
     n_e, n_a = len(expected), len(actual)
     return Difference(
@@ -610,14 +654,18 @@ def _encoding(
         return []
     out: list[Difference] = []
     inner: set[Path] = set()
-    for path, text_a, text_b in sorted(_json_pairs(a, b, ()), key=lambda t: format_path(t[0])):
+    pairs = _json_pairs(a, b, ()) if rules.json_strings else iter(())
+    for path, text_a, text_b in sorted(pairs, key=lambda t: format_path(t[0])):
         if text_a != text_b:
             inner.add(path)
             out.append(_encoding_difference(format_path(path), text_a, text_b, "JSON text"))
     # Outer bytes: JSON strings already reported inside are masked so each
     # encoding difference is reported once, where it is.
     skip = frozenset(inner)
-    res_a, res_b = _residual(expected_text, rules, skip), _residual(actual_text, rules, skip)
+    if skip or rules.drop or rules.shape:
+        res_a, res_b = _residual(expected_text, rules, skip), _residual(actual_text, rules, skip)
+    else:  # nothing to remove or mask: the residual is the text itself
+        res_a, res_b = expected_text, actual_text
     if res_a != res_b:
         out.insert(0, _encoding_difference("$", res_a, res_b, "output (volatile fields removed)"))
     return out
@@ -640,10 +688,19 @@ def compare(
     texts are what was written, for the byte-level ``encoding_only`` check.
     Differences are sorted by path, then class.
     """
-    rules = projection.compiled
-    a, b = _reconcile(_project(expected, (), rules), _project(actual, (), rules))
+    rules = projection.compiled  # first: a bad projection is refused whatever the values
+    if expected_text == actual_text and _canonical(expected) == _canonical(actual):
+        # The fast path of a run (most answers agree to the byte). Values that
+        # are the same in type and spelling project to the same, and equal
+        # texts leave no encoding difference: what the full path would find.
+        return ()
+    a, b = _project(expected, (), rules), _project(actual, (), rules)
+    if rules.json_strings:  # otherwise there is no JSON string to reconcile
+        a, b = _reconcile(a, b)
     if _canonical(a) == _canonical(b):
         found: list[Difference] = []
+    elif _deeper_than(a, DEEPDIFF_MAX_DEPTH) or _deeper_than(b, DEEPDIFF_MAX_DEPTH):
+        found = list(_exact(a, b, ()))
     else:
         found = _structural(a, b)
     if not found:

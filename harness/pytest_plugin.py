@@ -17,7 +17,6 @@ under pytest-xdist as well.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,8 +169,7 @@ class ParitySuiteItem(pytest.Item):
         return self.config.stash[_STATE_KEY]
 
     def report_dir(self) -> Path:
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        return self.state.report_dir / worker / self.name
+        return self.state.report_dir / _worker_id(self.config) / self.name
 
     def setup(self) -> None:
         from harness import runner
@@ -216,6 +214,18 @@ class ParitySuiteItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"parity::{self.name}"
+
+
+def _worker_id(config: pytest.Config) -> str:
+    """``gw0``, ``gw1``... under pytest-xdist, else ``main``.
+
+    Read from xdist's ``workerinput`` rather than the environment: a pytest
+    started from inside an xdist worker inherits ``PYTEST_XDIST_WORKER``.
+    """
+    workerinput = getattr(config, "workerinput", None)
+    if isinstance(workerinput, dict):
+        return str(workerinput.get("workerid", "main"))
+    return "main"
 
 
 def _finding_line(finding: Finding, *, error: bool) -> str:

@@ -97,16 +97,18 @@ class _LineProcess:
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
 
-    def exchange(self, lines: Sequence[bytes], deadline_s: float) -> tuple[list[bytes], str | None]:
+    def exchange(self, lines: Sequence[bytes], timeout_s: float) -> tuple[list[bytes], str | None]:
         """Write every line, read as many answers; (answers, failure kind or None).
 
         Reading and writing interleave so that neither pipe can fill up and
-        deadlock the pair of us.
+        deadlock the pair of us. ``timeout_s`` is per answer: the clock
+        restarts with every answer, so a hang is seen ``timeout_s`` after the
+        last answer, not after the time the whole batch may take.
         """
         assert self.proc.stdin and self.proc.stdout
         pending: bytes | None = b"".join(lines)
         answers: list[bytes] = []
-        deadline = time.monotonic() + deadline_s
+        deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             if pending:
@@ -120,8 +122,12 @@ class _LineProcess:
                         pending = self._write(pending, selector)
                         if pending is None:
                             return answers, "crash"
-                    elif not self._read(answers):
-                        return answers, "crash"
+                    else:
+                        before = len(answers)
+                        if not self._read(answers):
+                            return answers, "crash"
+                        if len(answers) > before:
+                            deadline = time.monotonic() + timeout_s
         return answers, None
 
     def _write(self, pending: bytes, selector: selectors.BaseSelector) -> bytes | None:
@@ -203,7 +209,7 @@ class ProbeTarget:
             process = self._process(suite, config)
             lines = [encode(case).encode("utf-8") + b"\n" for case in remaining]
             started = time.perf_counter()
-            answers, failure = process.exchange(lines, config.timeout_s * len(lines))
+            answers, failure = process.exchange(lines, config.timeout_s)
             each_ms = (time.perf_counter() - started) * 1000 / max(1, len(answers) or 1)
             out.extend(
                 Observation(self.name, answer.decode("utf-8", errors="replace"), elapsed_ms=each_ms)
