@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -254,7 +255,10 @@ class Engine:
         """
         batch = self.settings.batch_size or suite.batch_size
         examples = max(1, math.ceil(self.settings.budget / batch))
-        self._hypothesis_pass(suite, recorder, state, batch, examples, raising=False)
+        if suite.shrink_batches:
+            self._hypothesis_pass(suite, recorder, state, batch, examples, raising=False)
+        else:
+            self._distinct_pass(suite, recorder, state, batch)
         if self.settings.shrink and recorder.findings and not state.stopped:
             if suite.shrink_batches:
                 self._hypothesis_pass(
@@ -289,6 +293,37 @@ class Engine:
             wrapped = seed(self.settings.seed)(wrapped)
         # The recorder holds every failure; Hypothesis's report adds nothing.
         with contextlib.suppress(DivergenceFound, HypothesisException, BaseExceptionGroup):
+            wrapped()
+
+    def _distinct_pass(
+        self, suite: Suite, recorder: Recorder, state: _SuiteState, batch: int
+    ) -> None:
+        """Exploration for suites whose cases are costly (live sessions): each
+        batch sends only distinct cases, and generation goes on until the
+        budget of cases has run. (Hypothesis starts with its simplest example
+        and a near copy, which as whole batches would be one case sent
+        ``batch`` times.)"""
+        budget = self.settings.budget
+        done = 0
+
+        def test(cases: list[JsonValue]) -> None:
+            nonlocal done
+            if state.stopped or done >= budget:
+                raise _Enough
+            unique = list({_case_key(case): case for case in cases}.values())
+            unique = unique[: budget - done]
+            done += len(unique)
+            self._check(suite, unique, recorder, state)
+
+        test.__name__ = f"parity_{suite.name}"
+        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
+        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
+        # Enough examples for the budget even if many repeat; _Enough ends it.
+        examples = 2 * max(1, math.ceil(budget / batch)) + 4
+        wrapped = self._hypothesis_settings(examples, raising=False)(wrapped)
+        if self.settings.seed is not None:
+            wrapped = seed(self.settings.seed)(wrapped)
+        with contextlib.suppress(_Enough, HypothesisException, BaseExceptionGroup):
             wrapped()
 
     def _reduce(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
@@ -345,34 +380,50 @@ class Engine:
         # What the reference and the targets see; results keep the case itself.
         sent = suite.prepare(list(cases)) if suite.prepare is not None else cases
         try:
-            observed = self._observe(suite, sent, state)
-        except TargetError as exc:
-            state.stop(suite, exc)
-            if not state.raise_target_errors:
-                return []
-            raise
+            try:
+                observed = self._observe(suite, sent, state)
+            except TargetError as exc:
+                state.stop(suite, exc)
+                if not state.raise_target_errors:
+                    return []
+                raise
+            results = []
+            for index, case in enumerate(cases):
+                # A streamed observation is waited for here: cases are compared
+                # while the later ones of the batch are still in flight.
+                by_target = {name: _resolved(runs[index]) for name, runs in observed.items()}
+                result = self._compare(suite, case, by_target)
+                state.note(result)
+                recorder.add(result)
+                self.emit(CaseChecked(suite.name, result))
+                results.append(result)
+            return results
         finally:
             if suite.release is not None:
                 suite.release(sent)
-        results = []
-        for index, case in enumerate(cases):
-            by_target = {name: runs[index] for name, runs in observed.items()}
-            result = self._compare(suite, case, by_target)
-            state.note(result)
-            recorder.add(result)
-            self.emit(CaseChecked(suite.name, result))
-            results.append(result)
-        return results
 
     def _observe(
         self, suite: Suite, cases: list[JsonValue], state: _SuiteState
-    ) -> dict[str, list[Observation]]:
+    ) -> dict[str, Sequence[Observation | Future[Observation]]]:
         # Runtimes work in their own processes while the reference computes here.
+        # A target that can stream (``submit``) answers case by case; the others
+        # answer the whole batch from the engine's thread pool.
         live = [t for t in self.targets if t.name not in state.dead]
-        futures = {t.name: self._pool.submit(t.run_batch, suite.name, cases) for t in live}
-        observed = {REFERENCE: self.reference.run_batch(suite.name, cases)}
-        for name, future in futures.items():
+        streamed: dict[str, Sequence[Observation | Future[Observation]]] = {}
+        pooled: dict[str, Future[list[Observation]]] = {}
+        for target in live:
+            submit = getattr(target, "submit", None)
+            futures = submit(suite.name, cases) if submit is not None else None
+            if futures is not None:
+                streamed[target.name] = futures
+            else:
+                pooled[target.name] = self._pool.submit(target.run_batch, suite.name, cases)
+        observed: dict[str, Sequence[Observation | Future[Observation]]] = {
+            REFERENCE: self.reference.run_batch(suite.name, cases)
+        }
+        for name, future in pooled.items():
             observed[name] = future.result()
+        observed.update(streamed)
         for name in state.dead:
             observed[name] = [state.dead_observation(name) for _ in cases]
         return observed
@@ -403,6 +454,19 @@ def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, 
 
 
 _TIMEOUT: Final = DivergenceClass.TIMEOUT  # recorded, never shrunk: each try costs a timeout
+
+
+class _Enough(BaseException):
+    """Ends a generation pass once its budget has run (not an Exception:
+    Hypothesis lets it through instead of treating it as a failure)."""
+
+
+def _resolved(item: Observation | Future[Observation]) -> Observation:
+    return item.result() if isinstance(item, Future) else item
+
+
+def _case_key(case: JsonValue) -> str:
+    return json.dumps(case, sort_keys=True, default=repr)
 
 
 def _merge_target_errors(errors: list[Finding], target_errors: list[Finding]) -> None:

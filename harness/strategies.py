@@ -740,31 +740,49 @@ _FILL_TASKS: Final = tuple(
     for (c, s, r), ids in FILL_CONTEXTS
     for n in range(1, min(len(ids), 3) + 1)
 )
-_TASK: Final = st.one_of(
-    st.sampled_from(_FILL_TASKS).map(lambda ctx: _Task("fill", ctx)),
-    st.sampled_from(AVAILABLE_IDS).map(lambda i: _Task("email", {"candidate_id": i})),
-    st.sampled_from((_MISSING, None, {"note": "ignored"})).map(lambda c: _Task("playbook", c)),
+_TASKS: Final = (
+    tuple(_Task("fill", ctx) for ctx in _FILL_TASKS),
+    tuple(_Task("email", {"candidate_id": i}) for i in AVAILABLE_IDS),
+    tuple(_Task("playbook", c) for c in (_MISSING, None, {"note": "ignored"})),
 )
-_REPLY: Final = st.tuples(
-    st.sampled_from(_CONTENTS), st.sampled_from(_WRAPPERS), st.integers(0, 41)
-)
-_REQUEST_PARTS: Final = st.tuples(
-    st.integers(0, len(_PROMPTS) - 1),
-    st.sampled_from(_SYSTEMS),
-    st.sampled_from(_MAX_ITERATIONS),
-    st.sampled_from(_TRACES),
-    st.sampled_from(_HEADER_NAMES),
-    st.sampled_from(_SAMPLING),
-    st.sampled_from(_MODELS),
-)
+# A scenario is decoded from one draw of random bytes: Hypothesis pays per
+# choice, and a scenario has some thirty of them. (Live cases are reduced by
+# the engine's JSON reducer, not by Hypothesis, so nothing is lost.)
+_SCENARIO_BYTES: Final = 32
+_SCENARIO_DATA: Final = st.binary(min_size=_SCENARIO_BYTES, max_size=_SCENARIO_BYTES)
 
 
-def _scenario(
-    prefix: str,
-    task: _Task,
-    parts: tuple[int, Any, Any, str | None, str, tuple[Any, Any], tuple[str, str]],
-    replies: list[Any],
-) -> dict[str, Any]:
+class _Choices:
+    """Choices read one byte at a time from a drawn byte string."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data or b"\x00"
+        self.pos = 0
+
+    def byte(self) -> int:
+        value = self.data[self.pos % len(self.data)]
+        self.pos += 1
+        return value
+
+    def pick(self, options: Sequence[Any]) -> Any:
+        return options[self.byte() % len(options)]
+
+    def task(self) -> _Task:
+        return self.pick(self.pick(_TASKS))  # type: ignore[no-any-return]
+
+    def request_parts(self) -> list[Any]:
+        return [
+            self.byte() % len(_PROMPTS),
+            self.pick(_SYSTEMS),
+            self.pick(_MAX_ITERATIONS),
+            self.pick(_TRACES),
+            self.pick(_HEADER_NAMES),
+            self.pick(_SAMPLING),
+            self.pick(_MODELS),
+        ]
+
+
+def _scenario(prefix: str, task: _Task, parts: Sequence[Any], replies: list[Any]) -> dict[str, Any]:
     prompt_index, system, max_iterations, trace, header, (temperature, max_tokens), pm = parts
     request: dict[str, Any] = {
         "kind": task.kind,
@@ -789,11 +807,13 @@ def iterate_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     replies in order (no JSON, invalid and valid artifacts, prose around JSON,
     fences, long answers); ``max_iterations`` absent, null, or 0 to 5; with
     and without a system prompt; unicode and over-4000-character prompts."""
-    task = draw(_TASK)
+    choices = _Choices(draw(_SCENARIO_DATA))
+    task = choices.task()
     replies = [
-        _reply_text(task, content, wrapper, variant) for content, wrapper, variant in draw(_REPLIES)
+        _reply_text(task, choices.pick(_CONTENTS), choices.pick(_WRAPPERS), choices.byte() % 42)
+        for _ in range(1 + choices.byte() % 5)
     ]
-    return _scenario("i", task, draw(_REQUEST_PARTS), replies)
+    return _scenario("i", task, choices.request_parts(), replies)
 
 
 # A fault, then what the model says if it is asked again.
@@ -802,17 +822,7 @@ _FAULTS: Final = (
     {"fault": "not_json"}, {"fault": "not_json"}, {"fault": "hang"}, {"fault": "no_content"},
     {"text": None}, "slow",
 )  # fmt: skip
-_BEFORE_FAULT: Final = st.lists(
-    st.tuples(
-        st.sampled_from(("no_json", "invalid", "invalid_shape", "empty")), st.integers(0, 41)
-    ),
-    max_size=2,
-)
-_FAULT: Final = st.sampled_from(_FAULTS)
-_REPLIES: Final = st.lists(_REPLY, min_size=1, max_size=5)
-
-
-_LIMIT_CHOICE: Final = st.integers(0, 5)
+_BEFORE_FAULT: Final = ("no_json", "invalid", "invalid_shape", "empty")
 
 
 @st.composite
@@ -821,16 +831,20 @@ def fault_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     daemon's upstream timeout, a dropped connection, a body that is not JSON
     (each a 502 and an ``infra_error`` row), or a reply without content, a
     null content or a slow answer (each an ordinary attempt)."""
-    task = draw(_TASK)
-    before = draw(_BEFORE_FAULT)
-    replies: list[Any] = [_reply_text(task, c, "bare", v) for c, v in before]
-    fault = draw(_FAULT)
+    choices = _Choices(draw(_SCENARIO_DATA))
+    task = choices.task()
+    before = choices.byte() % 3
+    replies: list[Any] = [
+        _reply_text(task, choices.pick(_BEFORE_FAULT), "bare", choices.byte() % 42)
+        for _ in range(before)
+    ]
+    fault = choices.pick(_FAULTS)
     valid = _reply_text(task, "valid", "bare", 0)
     if fault == "slow":
         replies.append({"text": valid, "delay_s": 0.05})
     else:
         replies.extend([fault, valid])
-    parts = list(draw(_REQUEST_PARTS))
+    parts = choices.request_parts()
     # Mostly reach the fault: max_iterations past the calls before it.
-    parts[2] = (_MISSING, len(before) + 1, 5, len(before) + 1, 0, None)[draw(_LIMIT_CHOICE)]
-    return _scenario("f", task, tuple(parts), replies)
+    parts[2] = choices.pick((_MISSING, before + 1, 5, before + 1, 0, None))
+    return _scenario("f", task, parts, replies)

@@ -1,11 +1,13 @@
 """A live runtime over HTTP, and a runtime that is probes and HTTP at once.
 
 ``HttpTarget`` sends each case of a batch as one request, ``concurrency`` at a
-time, from an ``httpx.AsyncClient`` on a private event loop (its own thread),
-so a batch is as concurrent as the service allows while the engine stays
-synchronous. What a request is depends on the suite: a ``RequestBuilder``
-turns (target name, case) into an ``HttpRequest``. A suite may instead read
-the target's session log (``LogLookup``): the rows written for one session.
+time, from its own ``httpx.AsyncClient`` on an event loop thread that the
+targets of a process share, so a batch is as concurrent as the service allows
+while the engine stays synchronous. ``submit`` returns one future per case, so
+the engine compares early answers while later ones are still in flight. What
+a request is depends on the suite: a ``RequestBuilder`` turns (target name,
+case) into an ``HttpRequest``. A suite may instead read the target's session
+log (``LogLookup``): the rows written for one session.
 
 A request that gets no HTTP answer (connection refused or reset, a timeout)
 is an ``Observation`` with ``infra`` set, whose message names the target, the
@@ -16,6 +18,7 @@ exception, and never counted as parity.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -131,68 +134,73 @@ class HttpTarget:
         self.liveness = liveness
         self.session_log = SessionLog(session_log) if session_log is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._client: httpx.AsyncClient | None = None
+        self._gate: asyncio.Semaphore | None = None
         self._lock = threading.Lock()
         self._closed = False
 
-    # -- the private event loop ------------------------------------------------
+    # -- the event loop ----------------------------------------------------------
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._closed:
                 raise TargetError(f"{self.name}: the target is closed")
             if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                thread = threading.Thread(
-                    target=_serve_loop, args=(loop, ready), name=f"http-{self.name}", daemon=True
-                )
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
-                self._client = self._call(loop, _client(self.concurrency, self.timeout_s))
+                loop = _SharedLoop.acquire()
+                self._client = _call(loop, _client(self.concurrency, self.timeout_s))
+                self._loop = loop
             return self._loop
-
-    @staticmethod
-    def _call(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> _T:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     # -- Target ------------------------------------------------------------------
 
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
+        route = self._route(suite)
+        if isinstance(route, LogLookup):
+            return [self._log_rows(route, case) for case in cases]
+        return [future.result() for future in self._submit(route, cases)]
+
+    def submit(
+        self, suite: str, cases: Sequence[JsonValue]
+    ) -> list[concurrent.futures.Future[Observation]] | None:
+        """Send the batch and return at once: one future per case, in order,
+        each done when its answer is in (None: this suite does not stream)."""
+        route = self._route(suite)
+        if isinstance(route, LogLookup):
+            return None
+        return self._submit(route, cases)
+
+    def _route(self, suite: str) -> Route:
         route = self.routes.get(suite)
         if route is None:
             raise TargetError(f"{self.name}: no HTTP route for suite {suite!r}")
-        if isinstance(route, LogLookup):
-            return [self._log_rows(route, case) for case in cases]
-        requests = [route(self.name, case) for case in cases]
+        return route
+
+    def _submit(
+        self, build: RequestBuilder, cases: Sequence[JsonValue]
+    ) -> list[concurrent.futures.Future[Observation]]:
+        requests = [build(self.name, case) for case in cases]
         loop = self._started()
-        return self._call(loop, self._batch(requests))
+        return [asyncio.run_coroutine_threadsafe(self._gated(r), loop) for r in requests]
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            loop, thread, client = self._loop, self._thread, self._client
-            self._loop = self._thread = self._client = None
-        if loop is None or thread is None:
+            loop, client = self._loop, self._client
+            self._loop = self._client = None
+        if loop is None:
             return
         with contextlib.suppress(Exception):
             if client is not None:
                 asyncio.run_coroutine_threadsafe(_shutdown(client), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+        _SharedLoop.release()
 
     # -- requests ------------------------------------------------------------------
 
-    async def _batch(self, requests: list[HttpRequest]) -> list[Observation]:
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(request: HttpRequest) -> Observation:
-            async with gate:
-                return await self._send(request)
-
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+    async def _gated(self, request: HttpRequest) -> Observation:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.concurrency)  # on the loop's thread
+        async with self._gate:
+            return await self._send(request)
 
     async def _send(self, request: HttpRequest) -> Observation:
         client = self._client
@@ -258,6 +266,47 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+class _SharedLoop:
+    """One event loop thread for every HttpTarget of the process: the targets
+    of a run share it, as one asyncio program driving several clients would,
+    so that they add one thread, not one each, to the scripted model's."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _users = 0
+
+    @classmethod
+    def acquire(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                thread = threading.Thread(
+                    target=_serve_loop, args=(loop, ready), name="parity-http", daemon=True
+                )
+                thread.start()
+                ready.wait()
+                cls._loop, cls._thread = loop, thread
+            cls._users += 1
+            return cls._loop
+
+    @classmethod
+    def release(cls) -> None:
+        with cls._lock:
+            cls._users -= 1
+            if cls._users > 0 or cls._loop is None or cls._thread is None:
+                return
+            loop, thread = cls._loop, cls._thread
+            cls._loop = cls._thread = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def _call(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> _T:
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
 def _serve_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
@@ -294,10 +343,19 @@ class RuntimeTarget:
         self.parts = dict(parts)
 
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
+        return self._part(suite).run_batch(suite, cases)
+
+    def submit(
+        self, suite: str, cases: Sequence[JsonValue]
+    ) -> list[concurrent.futures.Future[Observation]] | None:
+        submit = getattr(self._part(suite), "submit", None)
+        return submit(suite, cases) if submit is not None else None
+
+    def _part(self, suite: str) -> Target:
         part = self.parts.get(suite)
         if part is None:
             raise TargetError(f"{self.name}: suite {suite!r} is not configured")
-        return part.run_batch(suite, cases)
+        return part
 
     def close(self) -> None:
         seen: set[int] = set()
