@@ -435,23 +435,38 @@ _DEEPDIFF_OPTIONS: Final[dict[str, Any]] = {
 
 def _exact(expected: JsonValue, actual: JsonValue, path: Path) -> Iterator[Difference]:
     """A plain exact walk: the safety net for anything deepdiff considers equal."""
+    out: list[Difference] = []
+    _walk(expected, actual, list(path), out)
+    return iter(out)
+
+
+def _walk(
+    expected: JsonValue, actual: JsonValue, path: list[Segment], out: list[Difference]
+) -> None:
+    # One path list, pushed and popped: a deep value costs O(depth), not O(depth²).
     if isinstance(expected, dict) and isinstance(actual, dict):
         for key, item in expected.items():
+            path.append(key)
             if key in actual:
-                yield from _exact(item, actual[key], (*path, key))
+                _walk(item, actual[key], path, out)
             else:
-                yield _dict_item((*path, key), item, on_target=True)
+                out.append(_dict_item(path, item, on_target=True))
+            path.pop()
         for key in actual.keys() - expected.keys():
-            yield _dict_item((*path, key), actual[key], on_target=False)
+            path.append(key)
+            out.append(_dict_item(path, actual[key], on_target=False))
+            path.pop()
     elif isinstance(expected, list) and isinstance(actual, list):
         for index, (x, y) in enumerate(zip(expected, actual, strict=False)):
-            yield from _exact(x, y, (*path, index))
+            path.append(index)
+            _walk(x, y, path, out)
+            path.pop()
         if len(expected) != len(actual):
-            yield _length_difference(path, expected, actual)
+            out.append(_length_difference(tuple(path), expected, actual))
     else:
         cls = classify(_plain(expected), _plain(actual))
         if cls is not None:
-            yield _leaf(cls, path, expected, actual)
+            out.append(_leaf(cls, path, expected, actual))
 
 
 def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
@@ -689,11 +704,14 @@ def compare(
     Differences are sorted by path, then class.
     """
     rules = projection.compiled  # first: a bad projection is refused whatever the values
-    if expected_text == actual_text and _canonical(expected) == _canonical(actual):
-        # The fast path of a run (most answers agree to the byte). Values that
-        # are the same in type and spelling project to the same, and equal
-        # texts leave no encoding difference: what the full path would find.
-        return ()
+    # Fast paths (most answers agree to the byte, many more in value): values
+    # the same in type and spelling project to the same, so only the bytes
+    # can differ, and equal texts cannot. What the full path would find.
+    if _canonical(expected) == _canonical(actual):
+        if expected_text == actual_text:
+            return ()
+        if not rules.json_strings:  # _encoding then reads the texts only
+            return _sorted(_encoding(expected, actual, expected_text, actual_text, rules))
     a, b = _project(expected, (), rules), _project(actual, (), rules)
     if rules.json_strings:  # otherwise there is no JSON string to reconcile
         a, b = _reconcile(a, b)
@@ -705,6 +723,10 @@ def compare(
         found = _structural(a, b)
     if not found:
         found = _encoding(a, b, expected_text, actual_text, rules)
+    return _sorted(found)
+
+
+def _sorted(found: list[Difference]) -> tuple[Difference, ...]:
     return tuple(sorted(found, key=lambda d: (d.path, SEVERITY.index(d.cls))))
 
 

@@ -113,21 +113,21 @@ def _state(config: pytest.Config, path: Path) -> ParityState:
 
 
 def _suites(config: Config, requested: Sequence[str]) -> tuple[str, ...]:
-    from harness.suites import PROBE_SUITES
+    """The suites to run, in the harness's order (probe suites first)."""
+    from harness.config import ALL_SUITES
 
     available = config.suites_available()
     if requested:
-        names = list(dict.fromkeys(requested))
-        bad = [n for n in names if n not in PROBE_SUITES or n not in available]
+        bad = [n for n in dict.fromkeys(requested) if n not in available]
         if bad:
-            runnable = ", ".join(s for s in available if s in PROBE_SUITES) or "none"
             raise pytest.UsageError(
                 f"--parity-suite: cannot run {', '.join(bad)} with this config "
-                f"(runnable: {runnable})"
+                f"(runnable: {', '.join(available) or 'none'})"
             )
-        return tuple(names)
-    wanted = config.run.suites or available
-    return tuple(s for s in wanted if s in PROBE_SUITES and s in available)
+        wanted: Sequence[str] = requested
+    else:
+        wanted = config.run.suites or available
+    return tuple(s for s in ALL_SUITES if s in wanted and s in available)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection sees the items
