@@ -136,6 +136,7 @@ class HttpTarget:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._gate: asyncio.Semaphore | None = None
+        self._pending: set[concurrent.futures.Future[Observation]] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -180,7 +181,12 @@ class HttpTarget:
     ) -> list[concurrent.futures.Future[Observation]]:
         requests = [build(self.name, case) for case in cases]
         loop = self._started()
-        return [asyncio.run_coroutine_threadsafe(self._gated(r), loop) for r in requests]
+        futures = [asyncio.run_coroutine_threadsafe(self._gated(r), loop) for r in requests]
+        with self._lock:
+            self._pending.update(futures)
+        for future in futures:
+            future.add_done_callback(self._pending.discard)
+        return futures
 
     def close(self) -> None:
         with self._lock:
@@ -189,6 +195,8 @@ class HttpTarget:
             self._loop = self._client = None
         if loop is None:
             return
+        for future in list(self._pending):  # requests still in flight end now
+            future.cancel()
         with contextlib.suppress(Exception):
             if client is not None:
                 asyncio.run_coroutine_threadsafe(_shutdown(client), loop).result(5)
