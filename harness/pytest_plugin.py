@@ -42,6 +42,8 @@ class ParityState:
     max_examples: int | None
     profile: str | None
     report_dir: Path
+    seed: int | None = None
+    shrink: bool = True
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +74,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="parity_profile",
         choices=("quick", "ci", "thorough"),
         help="budget profile (default: the config's, else quick)",
+    )
+    group.addoption(
+        "--parity-seed",
+        dest="parity_seed",
+        type=int,
+        metavar="N",
+        help="Hypothesis seed, for a reproducible run",
+    )
+    group.addoption(
+        "--parity-no-shrink",
+        dest="parity_shrink",
+        action="store_false",
+        default=True,
+        help="report divergences without shrinking their examples (faster)",
     )
     group.addoption(
         "--parity-report-dir",
@@ -106,6 +122,8 @@ def _state(config: pytest.Config, path: Path) -> ParityState:
         suites=_suites(loaded, config.getoption("parity_suites")),
         max_examples=max_examples,
         profile=config.getoption("parity_profile"),
+        seed=config.getoption("parity_seed"),
+        shrink=config.getoption("parity_shrink"),
         report_dir=(
             base / report_dir if report_dir else loaded.run.report_dir or base / DEFAULT_REPORT_DIR
         ),
@@ -138,17 +156,22 @@ def pytest_collection_modifyitems(
     if state is None:
         return
     collector = ParityCollector.from_parent(session, name="parity", nodeid="parity")
-    items.extend(
-        ParitySuiteItem.from_parent(collector, name=suite, nodeid=f"parity::{suite}")
-        for suite in state.suites
-    )
+    collected = list(collector.collect())
+    # Reported like any collector's result, so "collected N items" counts them.
+    report = pytest.CollectReport(collector.nodeid, "passed", None, collected)
+    config.hook.pytest_collectreport(report=report)
+    items.extend(item for item in collected if isinstance(item, pytest.Item))
 
 
 class ParityCollector(pytest.Collector):
     """The parent of the suite items (never collected from disk)."""
 
     def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
-        return []
+        state = self.config.stash[_STATE_KEY]
+        return [
+            ParitySuiteItem.from_parent(self, name=suite, nodeid=f"parity::{suite}")
+            for suite in state.suites
+        ]
 
 
 class ParityInfrastructureError(Exception):
@@ -179,6 +202,8 @@ class ParitySuiteItem(pytest.Item):
             suites=(self.name,),
             profile=self.state.profile,
             max_examples=self.state.max_examples,
+            seed=self.state.seed,
+            shrink=self.state.shrink,
             report_dir=self.report_dir(),
         )
         try:

@@ -14,17 +14,15 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness import repro, runner
-from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
+from harness.config import Config
 from harness.model import CaseChecked, DivergenceClass, Event, RunSummary
-from tests.fakes import FAKE_PROBE
+from tests.fakes import Fakes
 from tests.fakes.probe import CRASH_STATUS, MODES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,91 +39,11 @@ DIVERGING = [
 TRIGGER = "Toledo"
 
 
-@dataclass(frozen=True)
-class Fakes:
-    """Builds configurations of fake targets; every process it starts carries ``tag``."""
-
-    tmp: Path
-    tag: str
-
-    def probe(
-        self, suite: str, mode: str, *, timeout_s: float = 5.0, extra: tuple[str, ...] = ()
-    ) -> ProbeConfig:
-        command = (sys.executable, str(FAKE_PROBE), "--suite", suite, "--mode", mode)
-        return ProbeConfig(
-            command=(*command, "--tag", self.tag, *extra), mode="jsonl", timeout_s=timeout_s
-        )
-
-    def config(
-        self,
-        suites: tuple[str, ...],
-        mode: str,
-        *,
-        twin: str = "identical",
-        timeout_s: float = 5.0,
-        extra: tuple[str, ...] = (),
-    ) -> Config:
-        """Two targets: ``faulty`` in ``mode`` and ``twin`` (identical by default)."""
-
-        def target(name: str, target_mode: str) -> TargetConfig:
-            probes = {
-                s: self.probe(s, target_mode, timeout_s=timeout_s, extra=extra) for s in suites
-            }
-            return TargetConfig(name=name, probes=probes)
-
-        run = RunConfig(report_dir=self.tmp / "report", database=self.tmp / "hypothesis")
-        targets = {"faulty": target("faulty", mode), "twin": target("twin", twin)}
-        return Config(targets=targets, run=run, root=self.tmp)
-
-    def toml(self, suite: str, mode: str) -> Path:
-        """The same pair of targets as a ``parity.toml`` (for the CLI)."""
-        lines = []
-        for name, target_mode in (("faulty", mode), ("twin", "identical")):
-            lines += [
-                f"[targets.{name}.probes.{suite}]",
-                f"command = {json.dumps(list(self.probe(suite, target_mode).command))}",
-                'mode = "jsonl"',
-            ]
-        path = self.tmp / f"parity-{suite}-{mode}.toml"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
-
-    def running(self) -> list[int]:
-        """Pids of live processes started with this tag."""
-        return _pids_with(self.tag)
-
-
-def _pids_with(tag: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue  # gone meanwhile
-        if tag.encode() in argv and state != "Z":
-            pids.append(int(entry.name))
-    return pids
-
-
-def _new_fakes(tmp: Path) -> Fakes:
-    return Fakes(tmp, f"parity-test-{uuid.uuid4().hex}")
-
-
-def assert_none_left(fakes: Fakes) -> None:
-    deadline = time.monotonic() + 5
-    while fakes.running() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fakes.running() == [], "a fake probe outlived the run"
-
-
 @pytest.fixture
 def fakes(tmp_path: Path) -> Iterator[Fakes]:
-    fakes = _new_fakes(tmp_path)
+    fakes = Fakes.new(tmp_path)
     yield fakes
-    assert_none_left(fakes)
+    fakes.assert_none_left()
 
 
 def run(
@@ -297,9 +215,9 @@ def parity(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def status_reproducer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A reproducer saved by a run against a fake that accepts rejected records."""
-    fakes = _new_fakes(tmp_path_factory.mktemp("repro"))
+    fakes = Fakes.new(tmp_path_factory.mktemp("repro"))
     summary = run(fakes.config(("session_log",), "status"), ("session_log",), budget=48)
-    assert_none_left(fakes)
+    fakes.assert_none_left()
     [finding] = summary.suites[0].findings
     assert finding.reproducer is not None
     yield Path(finding.reproducer)
@@ -312,7 +230,7 @@ def status_reproducer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 def test_repro_replays_a_saved_divergence(
     fakes: Fakes, status_reproducer: Path, mode: str, code: int, verdict: str
 ) -> None:
-    config = fakes.toml("session_log", mode)
+    config = fakes.toml(("session_log",), mode)
     done = parity("repro", status_reproducer, "--config", config, cwd=fakes.tmp)
 
     assert done.returncode == code, done.stderr
@@ -322,7 +240,7 @@ def test_repro_replays_a_saved_divergence(
 def test_repro_rejects_a_malformed_reproducer(fakes: Fakes) -> None:
     broken = fakes.tmp / "broken.json"
     broken.write_text('{"format": "lakehouse-parity/reproducer", "version": 1', encoding="utf-8")
-    config = fakes.toml("session_log", "identical")
+    config = fakes.toml(("session_log",), "identical")
     done = parity("repro", broken, "--config", config, cwd=fakes.tmp)
 
     assert done.returncode == 2
@@ -330,7 +248,7 @@ def test_repro_rejects_a_malformed_reproducer(fakes: Fakes) -> None:
     assert str(broken) in done.stderr
 
 
-_PROBE = '[targets.rust.probes.extract_json]\n'
+_PROBE = "[targets.rust.probes.extract_json]\n"
 BAD_CONFIGS = {
     "unknown key": ('[run]\ncolour = "red"\n' + _PROBE + 'command = ["x"]\n', "colour"),
     "wrong type": (_PROBE + 'command = ["x"]\ntimeout_s = "soon"\n', "timeout_s"),
