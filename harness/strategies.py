@@ -220,8 +220,8 @@ _FENCE_PARTS: Final = st.tuples(
 
 
 @st.composite
-def model_outputs(draw: st.DrawFn) -> str:
-    """What a model might answer: prose, objects, fences, stray braces, arrays."""
+def _laid_out(draw: st.DrawFn) -> str:
+    """One of the layouts above: each settles a question of CONTRACT §1."""
     layout = draw(_LAYOUT)
     before, after = draw(_PROSE), draw(_PROSE)
     first = draw(_OBJECT)
@@ -248,6 +248,50 @@ def model_outputs(draw: st.DrawFn) -> str:
 def _fence(draw: st.DrawFn, body: str) -> str:
     info, newline, pad, close = draw(_FENCE_PARTS)
     return f"```{info}{newline}{pad}{body}{pad}{close}"
+
+
+# A whole answer as ONE token string: prose fragments, fence pieces and JSON
+# tokens share an alphabet, and each run of JSON tokens renders as an object.
+# One Hypothesis choice per case instead of a dozen keeps generation several
+# times faster; the layouts above keep the well-formed shapes frequent.
+_PROSE_FRAGMENTS: Final = (
+    *_PROSE_ALPHABET,
+    "Here is the JSON:\n", "Sure! ", " Done.", "<b>ok</b>", "&amp; ", "Café résumé  你好",
+    *(f"```{info}{newline}" for info in _INFOS for newline in _AFTER_FENCE),
+    *(close for close in _CLOSES if close),
+    "[1, 2]", "[{}]", "null", '"{"',
+)  # fmt: skip
+_PROSE_TABLE: Final = {chr(0xE400 + i): text for i, text in enumerate(_PROSE_FRAGMENTS)}
+_SEGMENT_BREAK: Final = chr(0xE3FF)  # ends a JSON run: two objects side by side
+_SEGMENT_ALPHABET: Final = _JSON_ALPHABET + _SEGMENT_BREAK + "".join(_PROSE_TABLE)
+
+
+def render_segments(tokens: str) -> str:
+    """Model output from a token string of prose, fence and JSON tokens."""
+    out: list[str] = []
+    run: list[str] = []
+    for char in tokens:
+        if char in _JSON_TABLE:
+            run.append(char)
+            continue
+        if run:
+            out.append(render_tokens("".join(run)))
+            run.clear()
+        out.append(_PROSE_TABLE.get(char, ""))
+    if run:
+        out.append(render_tokens("".join(run)))
+    return "".join(out)
+
+
+_SEGMENTED: Final = st.text(alphabet=_SEGMENT_ALPHABET, min_size=1, max_size=40).map(
+    render_segments
+)
+_MODEL_OUTPUTS: Final = st.one_of(_SEGMENTED, _SEGMENTED, _laid_out())
+
+
+def model_outputs() -> st.SearchStrategy[str]:
+    """What a model might answer: prose, objects, fences, stray braces, arrays."""
+    return _MODEL_OUTPUTS
 
 
 # ---------------------------------------------------------------------------

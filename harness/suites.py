@@ -106,6 +106,16 @@ def _schema_differences(name: str, value: JsonValue) -> tuple[Difference, ...]:
 # extract_json
 
 
+def _is_answer(value: JsonValue) -> bool:
+    """Exactly schemas/extract-json-answer.json, without jsonschema's cost per case."""
+    if not isinstance(value, dict) or value.keys() != {"matched", "value"}:
+        return False
+    matched = value["matched"]
+    if matched is True:
+        return isinstance(value["value"], dict)
+    return matched is False and value["value"] is None
+
+
 def _extract_jsonl(case: JsonValue) -> str:
     return json.dumps({"raw": case})
 
@@ -124,9 +134,10 @@ def compare_extract_json(reference: Observation, target: Observation) -> tuple[D
     actual = _parsed(target)
     if isinstance(actual, Difference):
         return (actual,)
-    schema = _schema_differences("extract-json-answer", actual)
-    if schema:
-        return schema
+    if not _is_answer(actual):  # the schema explains what is wrong
+        return _schema_differences("extract-json-answer", actual) or (
+            Difference(DivergenceClass.SCHEMA, "$", note="not an extract_json answer"),
+        )
     expected = compare.parse_output(reference.text or "")
     matched = compare.matched_difference(expected, actual)
     if matched is not None:
