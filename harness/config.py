@@ -43,6 +43,9 @@ class TargetConfig:
     # The port on 127.0.0.1 where the harness serves the scripted model for this
     # target (its deployment's provider points there): iterate, faults, sessions.
     model_port: int | None = None
+    # The ``daemon`` value of this target's rows: needed when targets share one
+    # session log, to tell whose row is whose.
+    daemon: str | None = None
     # A sample stack of targets/ the harness starts itself (the embedded default).
     stack: str | None = None
 
@@ -136,6 +139,7 @@ def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
         concurrency=int(raw.get("concurrency", 8)),
         timeout_s=float(raw.get("timeout_s", DEFAULT_HTTP_TIMEOUT_S)),
         model_port=int(raw["model_port"]) if "model_port" in raw else None,
+        daemon=raw.get("daemon"),
     )
 
 

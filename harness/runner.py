@@ -154,7 +154,7 @@ def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterato
         if not live_names:
             yield Environment(probe_suites, reference, list(probes.values()))
             return
-        live, http = _live_targets(config, work_dir, stack)
+        live, http = _live_targets(config, work_dir, stack, live_names)
         suites = [*probe_suites, *(live.suites[n] for n in live_names)]
         for name in live_names:
             reference.add(name, live.suites[name].reference)
@@ -172,8 +172,28 @@ def _close_all(targets: Sequence[Target]) -> None:
             target.close()
 
 
+def _check_shared_logs(config: Config, live_names: Sequence[str]) -> None:
+    """Targets that share one session log must say which rows are theirs."""
+    if "sessions" not in live_names:
+        return
+    by_log: dict[Path, list[TargetConfig]] = {}
+    for target in config.targets.values():
+        if target.session_log is not None:
+            by_log.setdefault(target.session_log.resolve(), []).append(target)
+    for log, sharing in by_log.items():
+        unnamed = [t.name for t in sharing if t.daemon is None]
+        if len(sharing) > 1 and unnamed:
+            raise HarnessError(
+                f"targets {', '.join(t.name for t in sharing)} share the session log {log}: "
+                f"set `daemon` (the value their rows carry) for {', '.join(unnamed)}"
+            )
+        daemons = [t.daemon for t in sharing]
+        if len(set(daemons)) != len(daemons):
+            raise HarnessError(f"targets sharing the session log {log} need distinct `daemon`s")
+
+
 def _live_targets(
-    config: Config, work_dir: Path, stack: contextlib.ExitStack
+    config: Config, work_dir: Path, stack: contextlib.ExitStack, live_names: Sequence[str]
 ) -> tuple[LiveSuites, dict[str, HttpTarget]]:
     from harness import stacks
     from harness.mock_llm import ScriptedModelServer
@@ -187,6 +207,7 @@ def _live_targets(
     server = ScriptedModelServer()
     server.start()
     stack.callback(server.stop)
+    _check_shared_logs(config, live_names)
     embedded = any(t.stack is not None for t in config.targets.values())
     timeout_ms = DEFAULT_UPSTREAM_TIMEOUT_MS if embedded else 120_000
     live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
@@ -206,7 +227,9 @@ def _live_targets(
                 session_log=log,
                 upstream_timeout_ms=timeout_ms,
             )
-            target = dataclasses.replace(target, url=process.url, session_log=log)
+            target = dataclasses.replace(
+                target, url=process.url, session_log=log, daemon=specs[target.stack].daemon
+            )
             liveness = _liveness(process)
         elif target.model_port is not None:
             try:
@@ -224,6 +247,7 @@ def _live_targets(
             concurrency=target.concurrency,
             timeout_s=target.timeout_s,
             session_log=target.session_log,
+            daemon=target.daemon,
             liveness=liveness,
         )
         stack.callback(http[name].close)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness import runner, schema_store
+from harness.errors import HarnessError
 from harness.live_suites import (
     Instance,
     LiveSuites,
@@ -357,3 +358,59 @@ def test_a_live_run_joins_every_session_to_one_row_per_runtime(built: None, tmp_
         assert (report / "stacks" / f"{name}.log").is_file()
     assert processes_mentioning(str(report)) == []
     assert paths["json"].is_file()
+
+
+def deployment_config(tmp_path: Path, urls: dict[str, str], ports: dict[str, int],
+                      daemons: dict[str, str | None]) -> Path:  # fmt: skip
+    lines = ['[run]\nreport_dir = "report"\n']
+    for name in ("rust", "go"):
+        lines.append(
+            f'[targets.{name}]\nurl = "{urls[name]}"\nmodel_port = {ports[name]}\n'
+            'session_log = "deploy/sessions.jsonl"\nconcurrency = 4\ntimeout_s = 20\n'
+        )
+        if daemons[name]:
+            lines.append(f'daemon = "{daemons[name]}"\n')
+    path = tmp_path / "parity.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_a_configured_deployment_is_driven_through_its_url(built: None, tmp_path: Path) -> None:
+    """A deployment the harness did not start: its provider points at the
+    model the harness serves on ``model_port``; both share one session log."""
+    from harness import config
+    from harness.stacks import Stacks, free_port
+
+    ports = {name: free_port() for name in ("rust", "go")}
+    shared = tmp_path / "deploy" / "sessions.jsonl"
+    with Stacks(tmp_path / "deploy") as running:
+        urls = {
+            name: running.start(
+                spec,
+                upstream_url=f"http://127.0.0.1:{ports[name]}",
+                roster=REPO / "fixtures" / "roster.jsonl",
+                session_log=shared,
+                upstream_timeout_ms=2000,
+            ).url
+            for name, spec in default_specs().items()
+        }
+        unnamed = deployment_config(tmp_path, urls, ports, {"rust": "gateway", "go": None})
+        with pytest.raises(HarnessError, match=r"set `daemon`.* for go"):
+            runner.run(config.load(unnamed), runner.RunOptions(max_examples=1))
+        path = deployment_config(tmp_path, urls, ports, {"rust": "gateway", "go": "validatord"})
+        summary, _ = runner.run(config.load(path), runner.RunOptions(max_examples=40, shrink=False))
+    by_suite = {suite.suite: suite.cases for suite in summary.suites}
+    assert by_suite == {"validate": 40, "iterate": 40, "faults": 40, "sessions": 80}
+    assert [f.failure.message for s in summary.suites for f in s.errors] == []
+    assert (tmp_path / "report" / "report.json").is_file()
+    rows = shared.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(rows) == 160  # one per session and runtime, in one file
+
+
+def test_the_sessions_suite_brings_the_sessions_it_checks() -> None:
+    names = runner.choose_suite_names(runner.default_config(), ["sessions"])
+    assert names == ["iterate", "faults", "sessions"]
+    assert runner.choose_suite_names(runner.default_config(), ["sessions", "faults"]) == [
+        "faults",
+        "sessions",
+    ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -77,9 +78,10 @@ class SessionLog:
     may hold earlier rows) and indexes whole lines by session key.
     """
 
-    def __init__(self, path: Path, row_key: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, path: Path, daemon: str | None = None) -> None:
         self.path = path
-        self._row_key = row_key
+        self.daemon = daemon
+        self._row_key: Callable[[str], str | None] | None = None
         self._offset = path.stat().st_size if path.is_file() else 0
         self._partial = b""
         self._rows: dict[str, list[str]] = {}
@@ -106,8 +108,19 @@ class SessionLog:
             if not line.strip():
                 continue
             key = self._row_key(line)
-            if key is not None:
+            if key is not None and self._written_by_us(line):
                 self._rows.setdefault(key, []).append(line)
+
+    def _written_by_us(self, line: str) -> bool:
+        """In a log shared by several targets, a row is ours when its ``daemon``
+        is (a line that is not a JSON object is everyone's: it is reported)."""
+        if self.daemon is None:
+            return True
+        try:
+            row = json.loads(line)
+        except ValueError:
+            return True
+        return not isinstance(row, dict) or row.get("daemon") == self.daemon
 
 
 class HttpTarget:
@@ -122,6 +135,7 @@ class HttpTarget:
         concurrency: int = 8,
         timeout_s: float = 30.0,
         session_log: Path | None = None,
+        daemon: str | None = None,
         liveness: Liveness | None = None,
     ) -> None:
         if concurrency < 1:
@@ -132,7 +146,7 @@ class HttpTarget:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.liveness = liveness
-        self.session_log = SessionLog(session_log) if session_log is not None else None
+        self.session_log = SessionLog(session_log, daemon) if session_log is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._gate: asyncio.Semaphore | None = None
