@@ -217,6 +217,10 @@ def _row(name: str, seconds: float, total: float, cases: int) -> str:
     return f"| {name} | {seconds:.2f} | {share:.0f}% | {1e6 * seconds / cases:.0f} |"
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def render(tops: list[Headline], parts: Breakdown, seed: int, batch_size: int | None) -> str:
     top = max(tops, key=lambda h: h.per_second)
     verdict = "meets" if top.per_second >= GOAL else "below"
@@ -229,6 +233,7 @@ def render(tops: list[Headline], parts: Breakdown, seed: int, batch_size: int | 
         f"- date: {now}",
         f"- machine: nproc {os.cpu_count()}, {platform.platform()}",
         f"- python: {platform.python_version()}",
+        f"- load average when done (1/5/15 min): {_load()} (the machine may be shared)",
         f"- targets: reference (in process), rust and go `parity_extract_json --jsonl`; "
         f"seed {seed}; batch size {batch_size or 'the suite default'}",
         "",

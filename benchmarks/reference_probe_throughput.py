@@ -153,6 +153,10 @@ def profile(data: bytes, top: int = 25) -> str:
 # --------------------------------------------------------------------------- report
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def render(result: Measure, runs: int) -> str:
     verdict = "meets" if result.per_second >= GOAL else "below"
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -163,6 +167,7 @@ def render(result: Measure, runs: int) -> str:
             f"- date: {now}",
             f"- machine: nproc {os.cpu_count()}, {platform.platform()}",
             f"- python: {platform.python_version()}",
+            f"- load average when done (1/5/15 min): {_load()} (the machine may be shared)",
             f"- command: `{' '.join(COMMAND[1:])}` (python = `{Path(COMMAND[0]).name}`)",
             f"- corpus: {result.lines} lines, {result.input_bytes / 1e6:.1f} MB, prose with"
             " 0-2 small objects per line (fenced, bare, stray braces), seed 20260502",
