@@ -20,8 +20,9 @@ from harness.model import CaseChecked, Event, RunSummary, SuiteFinished, SuiteSt
 
 EXIT_OK, EXIT_DIVERGENCE, EXIT_ERROR = 0, 1, 2
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: in a CI log (not a terminal) a long path must stay on one line.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -138,9 +139,14 @@ def run(
 def build_sample_stacks() -> None:
     from harness import stacks
 
-    for result in stacks.build_all():
-        if result.built:
-            out.print(f"built {result.name} ({result.reason}) in {result.duration_s:.0f}s")
+    for spec in stacks.default_specs().values():
+        reason = stacks.staleness(spec)
+        if reason is None:
+            continue
+        # A first Rust build takes minutes: say so before the screen goes quiet.
+        out.print(f"building {spec.name} ({reason}); the first build takes a few minutes...")
+        result = stacks.build(spec)
+        out.print(f"built {result.name} in {result.duration_s:.0f}s")
 
 
 def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
