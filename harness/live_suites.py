@@ -43,7 +43,13 @@ from harness.model import (
     Observation,
 )
 from harness.strategies import fault_scenarios, iterate_scenarios, validate_requests
-from harness.suites import Cases, Suite
+from harness.suites import (
+    Cases,
+    Suite,
+    infra_differences,
+    parsed_or_difference,
+    schema_differences,
+)
 from harness.targets.http import HttpRequest, LogLookup, Route
 from reference_impl.iterate import IterateRequest, RequestError, iterate
 from reference_impl.jsonmodel import JsonError, dumps, loads
@@ -69,27 +75,12 @@ _SPAN: Final = {"$.attempts[*].span_id": r"(?s).+"}
 # --------------------------------------------------------------------------- helpers
 
 
-def _infra(observation: Observation) -> tuple[Difference, ...] | None:
-    if observation.infra is None:
-        return None
-    message = observation.infra.message
-    return (Difference(observation.infra.kind, "$", actual=message, note=message),)
-
-
 def _schema(name: str, value: JsonValue) -> list[Difference]:
-    return [
-        Difference(DivergenceClass.SCHEMA, error.path, note=f"{name}: {error.message}")
-        for error in schema_store.errors(name, value)[:3]
-    ]
+    return list(schema_differences(name, value))
 
 
 def _parsed(text: str | None) -> JsonValue | Difference:
-    try:
-        return compare.parse_output(text or "")
-    except ValueError:
-        return Difference(
-            DivergenceClass.SCHEMA, "$", actual=(text or "")[:400], note="the body is not JSON"
-        )
+    return parsed_or_difference(text, cls=DivergenceClass.SCHEMA, note="the body is not JSON")
 
 
 def _content_type(observation: Observation, wanted: str) -> list[Difference]:
@@ -127,7 +118,7 @@ _VALIDATE_SCHEMAS: Final = {200: "validate-report", 422: "validate-error"}
 
 
 def compare_validate(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = _infra(target)
+    infra = infra_differences(target)
     if infra is not None:
         return infra
     found = _status(reference, target)
@@ -346,7 +337,7 @@ def _hop_failed(reference: Observation, target: Observation) -> list[Difference]
 
 
 def compare_iterate(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = _infra(target)
+    infra = infra_differences(target)
     if infra is not None:
         return infra
     found = _status(reference, target)
@@ -428,7 +419,7 @@ def compare_sessions(reference: Observation, target: Observation) -> tuple[Diffe
     answered = reference.extra.get("answered") or {}
     if target.target not in answered:
         return ()  # that runtime never answered this session: nothing to join
-    infra = _infra(target)
+    infra = infra_differences(target)
     if infra is not None:
         return infra
     session = reference.extra.get("session")

@@ -72,33 +72,42 @@ class Suite:
         return f"printf '%s' {shlex.quote(data)} | {command}"
 
 
-def _infra(observation: Observation) -> tuple[Difference, ...] | None:
+def infra_differences(observation: Observation) -> tuple[Difference, ...] | None:
+    """The one difference of a target that crashed, hung or could not be reached."""
     if observation.infra is None:
         return None
     return (
         Difference(
             observation.infra.kind,
             "$",
-            actual=observation.stderr[-400:] or None,
+            actual=observation.stderr[-400:] or observation.infra.message,
             note=observation.infra.message,
         ),
     )
 
 
-def _parsed(observation: Observation) -> JsonValue | Difference:
-    text = observation.text or ""
+def parsed_or_difference(
+    text: str | None, *, cls: DivergenceClass, note: str
+) -> JsonValue | Difference:
+    """The parsed output, or a difference of class ``cls`` when it is not JSON
+    (``protocol`` for a probe line, ``schema`` for an HTTP body)."""
     try:
-        return compare.parse_output(text)
+        return compare.parse_output(text or "")
     except ValueError:
-        return Difference(
-            DivergenceClass.PROTOCOL, "$", actual=text[:400], note="output is not one JSON value"
-        )
+        return Difference(cls, "$", actual=(text or "")[:400], note=note)
 
 
-def _schema_differences(name: str, value: JsonValue) -> tuple[Difference, ...]:
+def schema_differences(name: str, value: JsonValue) -> tuple[Difference, ...]:
+    """At most three violations of schema ``name``, as ``schema`` differences."""
     return tuple(
         Difference(DivergenceClass.SCHEMA, error.path, actual=None, note=f"{name}: {error.message}")
         for error in schema_store.errors(name, value)[:3]
+    )
+
+
+def _probe_answer(observation: Observation) -> JsonValue | Difference:
+    return parsed_or_difference(
+        observation.text, cls=DivergenceClass.PROTOCOL, note="output is not one JSON value"
     )
 
 
@@ -128,14 +137,14 @@ _NO_PROJECTION: Final = compare.Projection()
 
 
 def compare_extract_json(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = _infra(target)
+    infra = infra_differences(target)
     if infra is not None:
         return infra
-    actual = _parsed(target)
+    actual = _probe_answer(target)
     if isinstance(actual, Difference):
         return (actual,)
     if not _is_answer(actual):  # the schema explains what is wrong
-        return _schema_differences("extract-json-answer", actual) or (
+        return schema_differences("extract-json-answer", actual) or (
             Difference(DivergenceClass.SCHEMA, "$", note="not an extract_json answer"),
         )
     expected = compare.parse_output(reference.text or "")
@@ -177,10 +186,10 @@ def _is_error(value: JsonValue) -> bool:
 
 
 def compare_session_log(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = _infra(target)
+    infra = infra_differences(target)
     if infra is not None:
         return infra
-    actual = _parsed(target)
+    actual = _probe_answer(target)
     if isinstance(actual, Difference):
         return (actual,)
     if not isinstance(actual, dict):
