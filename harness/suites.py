@@ -105,9 +105,27 @@ def schema_differences(name: str, value: JsonValue) -> tuple[Difference, ...]:
     )
 
 
-def _probe_answer(observation: Observation) -> JsonValue | Difference:
-    return parsed_or_difference(
+def _probe_answer(observation: Observation) -> JsonValue | tuple[Difference, ...]:
+    """The parsed answer of a probe, or why there is none to compare."""
+    infra = infra_differences(observation)
+    if infra is not None:
+        return infra
+    answer = parsed_or_difference(
         observation.text, cls=DivergenceClass.PROTOCOL, note="output is not one JSON value"
+    )
+    return (answer,) if isinstance(answer, Difference) else answer
+
+
+def _compare_answers(
+    reference: Observation, target: Observation, expected: JsonValue, actual: JsonValue,
+    projection: compare.Projection,
+) -> tuple[Difference, ...]:  # fmt: skip
+    return compare.compare(
+        expected,
+        actual,
+        expected_text=reference.text or "",
+        actual_text=target.text or "",
+        projection=projection,
     )
 
 
@@ -137,12 +155,9 @@ _NO_PROJECTION: Final = compare.Projection()
 
 
 def compare_extract_json(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = infra_differences(target)
-    if infra is not None:
-        return infra
     actual = _probe_answer(target)
-    if isinstance(actual, Difference):
-        return (actual,)
+    if isinstance(actual, tuple):
+        return actual
     if not _is_answer(actual):  # the schema explains what is wrong
         return schema_differences("extract-json-answer", actual) or (
             Difference(DivergenceClass.SCHEMA, "$", note="not an extract_json answer"),
@@ -151,13 +166,7 @@ def compare_extract_json(reference: Observation, target: Observation) -> tuple[D
     matched = compare.matched_difference(expected, actual)
     if matched is not None:
         return (matched,)
-    return compare.compare(
-        expected,
-        actual,
-        expected_text=reference.text or "",
-        actual_text=target.text or "",
-        projection=_NO_PROJECTION,
-    )
+    return _compare_answers(reference, target, expected, actual, _NO_PROJECTION)
 
 
 EXTRACT_JSON: Final = Suite(
@@ -186,12 +195,9 @@ def _is_error(value: JsonValue) -> bool:
 
 
 def compare_session_log(reference: Observation, target: Observation) -> tuple[Difference, ...]:
-    infra = infra_differences(target)
-    if infra is not None:
-        return infra
     actual = _probe_answer(target)
-    if isinstance(actual, Difference):
-        return (actual,)
+    if isinstance(actual, tuple):
+        return actual
     if not isinstance(actual, dict):
         return (Difference(DivergenceClass.PROTOCOL, "$", note="answer is not a JSON object"),)
     expected = compare.parse_output(reference.text or "")
@@ -207,13 +213,7 @@ def compare_session_log(reference: Observation, target: Observation) -> tuple[Di
                 note=str(expected.get("error") or actual.get("error")),
             ),
         )
-    return compare.compare(
-        expected,
-        actual,
-        expected_text=reference.text or "",
-        actual_text=target.text or "",
-        projection=SESSION_PROJECTION,
-    )
+    return _compare_answers(reference, target, expected, actual, SESSION_PROJECTION)
 
 
 SESSION_LOG: Final = Suite(
