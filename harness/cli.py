@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -87,12 +87,23 @@ class ProgressListener:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="parity.toml")
-@click.option("--suite", "suites", multiple=True, type=click.Choice(config.ALL_SUITES))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="parity.toml (default: ./parity.toml, else the sample stacks)",
+)
+@click.option(
+    "--suite",
+    "suites",
+    multiple=True,
+    type=click.Choice(config.ALL_SUITES),
+    help="run only this suite (repeatable; default: every suite the targets support)",
+)
 @click.option("--profile", type=click.Choice(["quick", "ci", "thorough"]))
 @click.option("--max-examples", type=click.IntRange(min=1), help="cases per suite")
 @click.option("--seed", type=int, help="Hypothesis seed, for a reproducible run")
-@click.option("--report-dir", type=click.Path(path_type=Path))
+@click.option("--report-dir", type=click.Path(path_type=Path), help="default: parity-report/")
 @click.option("--waivers", type=click.Path(path_type=Path), help="waivers.toml")
 @click.option("--build/--no-build", default=True, help="build the sample stacks when stale")
 @click.option("--shrink/--no-shrink", default=True, help="shrink each divergence")
@@ -182,7 +193,12 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="parity.toml")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="parity.toml (default: ./parity.toml, else the sample stacks)",
+)
 def repro(paths: tuple[Path, ...], config_path: Path | None) -> None:
     """Replay reproducer files or folders: 0 fixed, 1 still diverges, 2 error."""
 
@@ -379,10 +395,6 @@ def mock_llm(port: int, script: Path | None) -> None:
 
     with reported_errors():
         mock.run_standalone(port, script)
-
-
-def _entry(fn: Callable[[], None]) -> Callable[[], None]:
-    return fn
 
 
 if __name__ == "__main__":
