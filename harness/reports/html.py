@@ -41,8 +41,9 @@ section.waived{opacity:.75}
 pre{margin:0;padding:.4rem .5rem;font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;
 word-break:break-all}
 .line{display:block}
-.mark-this{background:#ffd8b5;display:block}
-.mark-other{background:#fff8c5;display:block}
+span.mark-this{background:#ffd8b5;display:block}
+span.mark-other{background:#fff8c5;display:block}
+tr.mark-this td{background:#ffd8b5}
 .muted{color:#656d76}
 code{font-family:ui-monospace,monospace;background:#f6f8fa;padding:0 .2rem}
 """
