@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from harness.stacks import StackSpec, build, default_specs
 from tests.oracle import SerdeOracle, build_oracle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,15 @@ def serde_oracle() -> Iterator[SerdeOracle]:
     oracle = SerdeOracle(build_oracle())
     yield oracle
     oracle.close()
+
+
+@pytest.fixture(scope="session")
+def real_specs() -> dict[str, StackSpec]:
+    """Both sample stacks, built first when stale (a first Rust build takes minutes)."""
+    specs = default_specs()
+    for spec in specs.values():
+        build(spec)
+    return specs
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.stacks import build, default_specs, pid_running
+from tests.procs import command_line, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 LIVE = ("validate", "iterate", "faults", "sessions")
@@ -49,21 +50,6 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return found
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def processes_mentioning(text: str) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and text in command_line(int(entry.name))
-    ]
 
 
 def wait_for_rows(log: Path, process: subprocess.Popen[str], rows: int) -> None:

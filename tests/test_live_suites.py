@@ -5,7 +5,6 @@ and a run against the real stacks joins every session to one row per runtime."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from harness.stacks import build, default_specs
 from harness.strategies import fault_scenarios, iterate_scenarios, validate_requests
 from reference_impl.jsonmodel import dumps
 from reference_impl.roster import load_roster
+from tests.procs import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 ROSTER = load_roster(REPO / "fixtures" / "roster.jsonl")
@@ -316,20 +316,6 @@ def test_sessions_schema_and_echo() -> None:
 def built() -> None:
     for spec in default_specs().values():
         build(spec)
-
-
-def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in command:
-            found.append(int(entry.name))
-    return found
 
 
 def test_a_live_run_joins_every_session_to_one_row_per_runtime(built: None, tmp_path: Path) -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from harness import schema_store
 from harness.mock_llm import Fault, Reply, ScriptedModelServer, case_marker
-from harness.stacks import Stacks, StackSpec, build, default_specs, pid_running
+from harness.stacks import Stacks, StackSpec, pid_running
 
 REPO = Path(__file__).resolve().parents[1]
 ROSTER = REPO / "fixtures" / "roster.jsonl"
@@ -28,14 +27,6 @@ SESSIONS: dict[str, tuple[list[Reply], int | None, int]] = {
 }
 DAEMONS = {"rust": "gateway", "go": "validatord"}
 REPEATS = 8  # sessions per verdict and stack, all in flight at once
-
-
-@pytest.fixture(scope="module")
-def real_specs() -> dict[str, StackSpec]:
-    specs = default_specs()
-    for spec in specs.values():
-        build(spec)
-    return specs
 
 
 def case_id(verdict: str, number: int) -> str:

@@ -32,6 +32,7 @@ from harness.stacks import (
     status,
     up,
 )
+from tests.procs import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 ROSTER = REPO / "fixtures" / "roster.jsonl"
@@ -120,21 +121,6 @@ def nothing_left_behind(tmp_path: Path) -> Iterator[None]:
         process.stop()
     down(tmp_path / ".parity")
     assert processes_mentioning(str(tmp_path)) == []
-
-
-def processes_mentioning(marker: str) -> list[int]:
-    """Live (non-zombie) processes whose command line mentions ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and pid_running(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 def first_log_line(process_log: Path) -> dict[str, Any]:
@@ -448,15 +434,6 @@ def wait_for(predicate: Any, timeout_s: float = 10) -> bool:
 
 
 # -- the real stacks ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_specs() -> dict[str, StackSpec]:
-    """Both sample stacks, built first (the first Rust build takes minutes)."""
-    specs = default_specs()
-    for spec in specs.values():
-        build(spec)
-    return specs
 
 
 def test_the_real_stacks_start_answer_and_stop(
