@@ -161,24 +161,28 @@ def build_sample_stacks() -> None:
 
 
 def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
-    table = Table(title="divergences", show_lines=False)
-    for column in ("suite", "class", "path", "blamed", "waived", "reproducer"):
+    table = Table(title="findings", show_lines=False)
+    for column in ("suite", "class", "path", "blamed", "seen", "id"):
         table.add_column(column, overflow="fold")
-    rows = 0
+    reproducers: set[Path] = set()
     for suite in summary.suites:
         for finding in [*suite.errors, *suite.findings]:
             failure = finding.failure
+            waived = " (waived)" if finding.waived_by else ""
             table.add_row(
                 suite.suite,
-                str(failure.cls),
+                str(failure.cls) + waived,
                 failure.path,
                 ", ".join(failure.blamed) or "-",
-                "yes" if finding.waived_by else "",
-                finding.reproducer or "-",
+                str(finding.occurrences),
+                failure.fingerprint,
             )
-            rows += 1
-    if rows:
+            if finding.reproducer:
+                reproducers.add(Path(finding.reproducer).parent)
+    if table.row_count:
         out.print(table)
+    for folder in sorted(reproducers):
+        out.print(f"reproducers: {folder}/  (replay: parity repro {folder})")
     for waiver in summary.expired_waivers:
         out.print(f"[red]expired waiver:[/] {waiver}")
     verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
