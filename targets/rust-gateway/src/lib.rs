@@ -12,6 +12,7 @@
 
 pub mod extract;
 pub mod iterate;
+pub mod probe;
 pub mod roster;
 pub mod server;
 pub mod session_log;

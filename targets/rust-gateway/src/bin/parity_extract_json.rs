@@ -5,23 +5,17 @@
 //! `--jsonl`: each line `{"raw": "..."}` gets one answer line, flushed;
 //! a line that is not such an object gets `{"error": "..."}`.
 
-use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use rust_gateway::extract_json;
+use rust_gateway::{extract_json, probe};
 
 #[derive(Serialize)]
 struct Answer {
     matched: bool,
     value: Option<Value>,
-}
-
-#[derive(Serialize)]
-struct ErrorAnswer {
-    error: String,
 }
 
 fn answer(raw: &str) -> String {
@@ -43,54 +37,10 @@ fn answer_line(line: &str) -> String {
         });
     match raw {
         Ok(raw) => answer(&raw),
-        Err(error) => serde_json::to_string(&ErrorAnswer { error }).expect("a string always serialises"),
-    }
-}
-
-fn one_shot() -> io::Result<()> {
-    let mut input = Vec::new();
-    io::stdin().lock().read_to_end(&mut input)?;
-    let raw = String::from_utf8_lossy(&input);
-    let mut out = io::stdout().lock();
-    writeln!(out, "{}", answer(&raw))?;
-    out.flush()
-}
-
-fn jsonl() -> io::Result<()> {
-    let mut input = io::stdin().lock();
-    let mut out = io::stdout().lock();
-    let mut buffer = Vec::new();
-    loop {
-        buffer.clear();
-        if input.read_until(b'\n', &mut buffer)? == 0 {
-            return Ok(());
-        }
-        let line = String::from_utf8_lossy(&buffer);
-        if line.trim().is_empty() {
-            continue;
-        }
-        writeln!(out, "{}", answer_line(&line))?;
-        out.flush()?;
+        Err(error) => probe::error_answer(&error),
     }
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let result = match (args.next().as_deref(), args.next()) {
-        (None, _) => one_shot(),
-        (Some("--jsonl"), None) => jsonl(),
-        _ => {
-            eprintln!("usage: parity_extract_json [--jsonl]");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed stdout is how a driver says it is done listening.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("parity_extract_json: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    probe::run("parity_extract_json", answer, answer_line)
 }
