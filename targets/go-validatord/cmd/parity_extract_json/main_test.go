@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"testing"
+
+	"lakehouse/validatord/internal/probe"
 )
 
 func TestAnswerLine(t *testing.T) {
@@ -20,7 +22,7 @@ func TestAnswerLine(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tt.want == "" {
-			var e errorAnswer
+			var e probe.ErrorAnswer
 			if json.Unmarshal(out, &e) != nil || e.Error == "" {
 				t.Errorf("%s: got %s, want an error answer", tt.in, out)
 			}

@@ -9,63 +9,14 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"os"
-	"strings"
 
+	"lakehouse/validatord/internal/probe"
 	"lakehouse/validatord/internal/validator"
 )
 
-type errorAnswer struct {
-	Error string `json:"error"`
-}
-
 func main() {
-	jsonl := flag.Bool("jsonl", false, "read one record per line")
-	flag.Parse()
-
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-
-	if !*jsonl {
-		data, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "parity_session_log: read stdin: %v\n", err)
-			os.Exit(1)
-		}
-		if err := enc.Encode(roundTrip(data)); err != nil {
-			fmt.Fprintf(os.Stderr, "parity_session_log: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
-
-	in := bufio.NewReader(os.Stdin)
-	for {
-		line, readErr := in.ReadBytes('\n')
-		if len(strings.TrimSpace(string(line))) > 0 {
-			if err := enc.Encode(roundTrip(line)); err != nil {
-				fmt.Fprintf(os.Stderr, "parity_session_log: %v\n", err)
-				os.Exit(1)
-			}
-			if err := out.Flush(); err != nil {
-				os.Exit(1)
-			}
-		}
-		if readErr != nil {
-			if !errors.Is(readErr, io.EOF) {
-				fmt.Fprintf(os.Stderr, "parity_session_log: read stdin: %v\n", readErr)
-				os.Exit(1)
-			}
-			return
-		}
-	}
+	probe.Run("parity_session_log", "read one record per line", roundTrip, roundTrip)
 }
 
 // roundTrip decodes data into a SessionRecord and returns the record,
@@ -73,7 +24,7 @@ func main() {
 func roundTrip(data []byte) any {
 	var rec validator.SessionRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return errorAnswer{Error: err.Error()}
+		return probe.ErrorAnswer{Error: err.Error()}
 	}
 	return rec
 }

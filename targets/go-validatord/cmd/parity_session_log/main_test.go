@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"testing"
+
+	"lakehouse/validatord/internal/probe"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -14,7 +16,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	out, _ = json.Marshal(roundTrip([]byte(`{"schema":"session.iterate.v1"}`)))
-	var e errorAnswer
+	var e probe.ErrorAnswer
 	if json.Unmarshal(out, &e) != nil || e.Error == "" {
 		t.Errorf("incomplete record: got %s, want an error answer", out)
 	}
