@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import jsonschema.exceptions
 import jsonschema.validators
@@ -270,10 +270,28 @@ def format_path(parts: Iterable[str | int]) -> str:
 def errors(name_or_id: str, instance: object) -> list[SchemaError]:
     """Every validation failure of ``instance`` (sorted by path, then message); [] when valid."""
     found = {
-        SchemaError(path=format_path(err.absolute_path), message=err.message)
+        SchemaError(path=format_path(err.absolute_path), message=readable_message(err))
         for err in validator(name_or_id).iter_errors(cast(Any, instance))
     }
     return sorted(found, key=lambda e: (e.path, e.message))
+
+
+_SHOWN: Final = 60  # characters of an instance quoted in a message
+
+
+def readable_message(error: jsonschema.exceptions.ValidationError) -> str:
+    """jsonschema's message, without a whole document quoted at its start.
+
+    A field that must be absent (``not: {required: [...]}``, how the schemas
+    say "only accepted rows carry an artifact") is named instead.
+    """
+    forbidden = error.validator_value
+    if error.validator == "not" and isinstance(forbidden, dict) and set(forbidden) == {"required"}:
+        return "must not have " + ", ".join(f"`{k}`" for k in forbidden["required"]) + " here"
+    head = repr(error.instance)
+    if len(head) > _SHOWN and error.message.startswith(head):
+        return head[: _SHOWN - 1] + "…" + error.message[len(head) :]
+    return error.message
 
 
 def _walk_refs(node: object, pointer: str) -> Iterator[tuple[str, str]]:
