@@ -9,6 +9,7 @@ next case, and its stderr is kept for the report.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -64,6 +65,14 @@ class _StderrTail:
 
     def join(self) -> None:
         self._thread.join(timeout=2)
+
+
+def _one_json_value(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -271,19 +280,24 @@ class ProbeTarget:
             )
         elapsed = (time.perf_counter() - started) * 1000
         err = stderr.decode("utf-8", errors="replace")[-STDERR_KEEP:]
-        if proc.returncode != 0:
-            return Observation(
-                self.name,
-                None,
-                infra=InfraError(
-                    DivergenceClass.CRASH,
-                    f"exited with status {proc.returncode}",
-                    exit_code=proc.returncode,
-                ),
-                stderr=err,
-            )
         text = stdout.decode("utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
-        return Observation(self.name, text, stderr=err, elapsed_ms=elapsed)
+        if proc.returncode == 0:
+            return Observation(self.name, text, stderr=err, elapsed_ms=elapsed)
+        if _one_json_value(text):
+            # The protocol has no exit status: a probe may print its
+            # {"error": ...} answer and exit 1. It answered; keep the status.
+            extra = {"exit_code": proc.returncode}
+            return Observation(self.name, text, stderr=err, elapsed_ms=elapsed, extra=extra)
+        return Observation(
+            self.name,
+            None,
+            infra=InfraError(
+                DivergenceClass.CRASH,
+                f"exited with status {proc.returncode}",
+                exit_code=proc.returncode,
+            ),
+            stderr=err,
+        )
 
     def close(self) -> None:
         for process in self._lines.values():
