@@ -39,6 +39,7 @@ from harness.model import (
     Event,
     Failure,
     Finding,
+    InfraError,
     JsonValue,
     Observation,
     RunFinished,
@@ -284,16 +285,8 @@ class Engine:
             if raising and failures:
                 raise _exception_for(min(failures, key=_rank))
 
-        test.__name__ = f"parity_{suite.name}"
-        # A distinct database key per suite: the wrapped function is the same code.
-        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
-        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
-        wrapped = self._hypothesis_settings(examples, raising=raising)(wrapped)
-        if self.settings.seed is not None:
-            wrapped = seed(self.settings.seed)(wrapped)
         # The recorder holds every failure; Hypothesis's report adds nothing.
-        with contextlib.suppress(DivergenceFound, HypothesisException, BaseExceptionGroup):
-            wrapped()
+        self._run_hypothesis(suite, test, batch, examples, raising=raising, ends=DivergenceFound)
 
     def _distinct_pass(
         self, suite: Suite, recorder: Recorder, state: _SuiteState, batch: int
@@ -315,15 +308,30 @@ class Engine:
             done += len(unique)
             self._check(suite, unique, recorder, state)
 
-        test.__name__ = f"parity_{suite.name}"
-        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
-        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
         # Enough examples for the budget even if many repeat; _Enough ends it.
         examples = 2 * max(1, math.ceil(budget / batch)) + 4
-        wrapped = self._hypothesis_settings(examples, raising=False)(wrapped)
+        self._run_hypothesis(suite, test, batch, examples, raising=False, ends=_Enough)
+
+    def _run_hypothesis(
+        self,
+        suite: Suite,
+        test: Callable[[list[JsonValue]], None],
+        batch: int,
+        examples: int,
+        *,
+        raising: bool,
+        ends: type[BaseException],
+    ) -> None:
+        """Drive ``test`` with batches of the suite's cases; ``ends`` (and
+        Hypothesis's own report of what it raised) end the pass quietly."""
+        test.__name__ = f"parity_{suite.name}"
+        # A distinct database key per suite: the wrapped function is the same code.
+        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
+        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
+        wrapped = self._hypothesis_settings(examples, raising=raising)(wrapped)
         if self.settings.seed is not None:
             wrapped = seed(self.settings.seed)(wrapped)
-        with contextlib.suppress(_Enough, HypothesisException, BaseExceptionGroup):
+        with contextlib.suppress(ends, HypothesisException, BaseExceptionGroup):
             wrapped()
 
     def _reduce(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
@@ -349,10 +357,9 @@ class Engine:
                     for f in r.failures
                 )
 
-            smaller = shrink(finding.example.input, still_fails, max_calls=REDUCE_CALLS)
-            for result in self._check(suite, [smaller], recorder, state):
-                if any(f.fingerprint == fingerprint for f in result.failures):
-                    finding.example = result
+            # Every candidate that still failed went through the recorder,
+            # which keeps the smallest example per fingerprint.
+            shrink(finding.example.input, still_fails, max_calls=REDUCE_CALLS)
 
     def _hypothesis_settings(self, examples: int, *, raising: bool) -> settings:
         # Exploring replays nothing (the database holds failures for the
@@ -516,8 +523,6 @@ class _SuiteState:
         self.target_errors.append(Finding(failure=failure, example=example))
 
     def dead_observation(self, name: str) -> Observation:
-        from harness.model import InfraError
-
         return Observation(
             name,
             None,

@@ -268,16 +268,6 @@ def _liveness(process: object) -> Callable[[], str | None]:
     return gone
 
 
-@contextlib.contextmanager
-def opened(targets: list[Target]) -> Iterator[list[Target]]:
-    """Every target is closed on the way out, whatever happened."""
-    try:
-        yield targets
-    finally:
-        for target in targets:
-            target.close()
-
-
 def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
     names = choose_suite_names(config, options.suites)
     profile = options.profile or config.run.profile or "quick"
