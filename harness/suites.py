@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from hypothesis import strategies as st
@@ -38,7 +38,6 @@ class Suite:
     batch_size: int = 16
     # Subtrees whose keys are model output: one finding per subtree (model.generalise_path).
     free_roots: tuple[str, ...] = ()
-    extras: Mapping[str, str] = field(default_factory=dict)
     # Live suites: ``prepare`` turns a batch of cases into what the reference
     # and the targets are given (one fresh session per execution, its model
     # script registered); ``release`` runs once they have answered.

@@ -191,9 +191,6 @@ class ProbeTarget:
         self._encodings = dict(encodings)
         self._lines: dict[str, _LineProcess] = {}
 
-    def describe(self, suite: str) -> ProbeConfig:
-        return self._probes[suite]
-
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
         config = self._probes[suite]
         if config.mode == "jsonl":
