@@ -207,9 +207,14 @@ def repro(paths: tuple[Path, ...], config_path: Path | None) -> None:
     """Replay reproducer files or folders: 0 fixed, 1 still diverges, 2 error."""
 
     def show(replayed: runner.Replayed) -> None:
-        verdict = "still diverges" if replayed.diverges else "no longer diverges"
         if replayed.infrastructure_error:
             verdict = "infrastructure error"
+        elif replayed.diverges:
+            verdict = "still diverges"
+        elif replayed.result.failures:
+            verdict = "differs in encoding only (does not fail the gate)"
+        else:
+            verdict = "no longer diverges"
         out.print(f"{replayed.reproducer.path}: {verdict}")
         for failure in replayed.result.failures:
             out.print(f"  {failure.cls} at {failure.path} ({', '.join(failure.blamed)})")

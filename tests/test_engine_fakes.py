@@ -237,6 +237,17 @@ def test_repro_replays_a_saved_divergence(
     assert verdict in done.stdout
 
 
+def test_repro_says_an_encoding_difference_does_not_fail_the_gate(fakes: Fakes) -> None:
+    summary = run(fakes.config(("extract_json",), "encoding_only"), ("extract_json",), budget=48)
+    [finding] = summary.suites[0].findings
+    assert finding.reproducer is not None
+    config = fakes.toml(("extract_json",), "encoding_only")
+    done = parity("repro", finding.reproducer, "--config", config, cwd=fakes.tmp)
+
+    assert done.returncode == 0, done.stderr
+    assert "differs in encoding only (does not fail the gate)" in done.stdout
+
+
 def test_repro_rejects_a_malformed_reproducer(fakes: Fakes) -> None:
     broken = fakes.tmp / "broken.json"
     broken.write_text('{"format": "lakehouse-parity/reproducer", "version": 1', encoding="utf-8")
