@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import strategies as S
+from harness.strategies import text as S
 from harness.shrink import shrink
 from reference_impl.jsonmodel import JsonError, loads
 from reference_impl.session import RecordError, record_from_json
