@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from harness import __version__, config, runner, schema_store
+from harness import __version__, config, defaults, runner, schema_store
 from harness.errors import HarnessError
 from harness.model import CaseChecked, Event, RunSummary, SuiteFinished, SuiteStarted
 
@@ -32,16 +32,21 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Known failures become one clear line and exit 2, never a traceback."""
+    """A ``HarnessError`` (config, target, stack lifecycle) becomes one clear
+    line; anything else is a harness bug, shown with its traceback. Both exit
+    2: neither can vouch for parity."""
     try:
         yield
     except HarnessError as exc:
         fail(str(exc))
-    except RuntimeError as exc:  # StackError and friends from the lifecycle layer
-        fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted: every process the harness started was stopped")
         sys.exit(EXIT_ERROR)
+    except click.ClickException:
+        raise
+    except Exception:
+        err.print_exception()
+        fail("a harness bug (traceback above); please report it")
 
 
 def resolve_config(path: Path | None) -> config.Config:
@@ -107,6 +112,7 @@ class ProgressListener:
 @click.option("--waivers", type=click.Path(path_type=Path), help="waivers.toml")
 @click.option("--build/--no-build", default=True, help="build the sample stacks when stale")
 @click.option("--shrink/--no-shrink", default=True, help="shrink each divergence")
+@click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
     config_path: Path | None,
     suites: tuple[str, ...],
@@ -117,6 +123,7 @@ def run(
     waivers: Path | None,
     build: bool,
     shrink: bool,
+    debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
     with reported_errors():
@@ -144,6 +151,7 @@ def run(
         with progress:
             summary, paths = runner.run(cfg, options)
         print_summary(summary, paths)
+        print_tracebacks(summary, paths, debug=debug)
     sys.exit(summary.exit_code)
 
 
@@ -189,6 +197,19 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
     for kind, path in sorted(paths.items()):
         out.print(f"  {kind}: {path}")
+
+
+def print_tracebacks(summary: RunSummary, paths: dict[str, Path], *, debug: bool) -> None:
+    """A harness bug that ended a suite: its traceback with ``--debug``, and
+    where to find it otherwise."""
+    for suite in summary.suites:
+        if suite.traceback is None:
+            continue
+        if debug:
+            err.print(suite.traceback, markup=False)
+        else:
+            where = paths.get("json", "report.json")
+            err.print(f"{suite.suite}: traceback in {where} (or rerun with --debug)")
 
 
 # ---------------------------------------------------------------------------
@@ -322,7 +343,12 @@ def stacks_build(force: bool) -> None:
 @click.option("--script", type=click.Path(path_type=Path, exists=True), help="model replies")
 @click.option("--rust-port", type=click.IntRange(0, 65535), help="default 3100 (0: any)")
 @click.option("--go-port", type=click.IntRange(0, 65535), help="default 4110 (0: any)")
-@click.option("--upstream-timeout-ms", type=click.IntRange(min=1), default=120_000)
+@click.option(
+    "--upstream-timeout-ms",
+    type=click.IntRange(min=1),
+    default=defaults.UPSTREAM_TIMEOUT_MS,
+    show_default=True,
+)
 @click.option("--build/--no-build", default=True, help="build first when stale")
 def stacks_up(
     state_dir: Path | None,

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from harness import schema_store
+from harness import defaults, schema_store
 from harness.errors import ConfigError
+from harness.suites import registry
 
-PROBE_SUITES: Final = ("extract_json", "session_log")
-LIVE_SUITES: Final = ("validate", "iterate", "sessions", "faults")
-ALL_SUITES: Final = PROBE_SUITES + LIVE_SUITES
-DEFAULT_PROBE_TIMEOUT_S: Final = 5.0
-DEFAULT_HTTP_TIMEOUT_S: Final = 30.0
+ALL_SUITES: Final = registry.ALL
 
 ProbeMode = Literal["oneshot", "jsonl"]
 
@@ -28,7 +25,7 @@ ProbeMode = Literal["oneshot", "jsonl"]
 class ProbeConfig:
     command: tuple[str, ...]
     mode: ProbeMode = "oneshot"
-    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+    timeout_s: float = defaults.PROBE_TIMEOUT_S
     cwd: Path | None = None
 
 
@@ -38,8 +35,8 @@ class TargetConfig:
     probes: Mapping[str, ProbeConfig] = field(default_factory=dict)
     url: str | None = None
     session_log: Path | None = None
-    concurrency: int = 8
-    timeout_s: float = DEFAULT_HTTP_TIMEOUT_S
+    concurrency: int = defaults.HTTP_CONCURRENCY
+    timeout_s: float = defaults.HTTP_TIMEOUT_S
     # The port on 127.0.0.1 where the harness serves the scripted model for this
     # target (its deployment's provider points there): iterate, faults, sessions.
     model_port: int | None = None
@@ -82,7 +79,7 @@ class Config:
         """The suites every configured target can run."""
         out = []
         for suite in ALL_SUITES:
-            if suite in PROBE_SUITES:
+            if suite in registry.PROBE:
                 ok = all(suite in t.probes for t in self.targets.values())
             else:
                 ok = all(t.live(suite) for t in self.targets.values())
@@ -126,7 +123,7 @@ def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
         suite: ProbeConfig(
             command=_command(spec["command"], root),
             mode=spec.get("mode", "oneshot"),
-            timeout_s=float(spec.get("timeout_s", DEFAULT_PROBE_TIMEOUT_S)),
+            timeout_s=float(spec.get("timeout_s", defaults.PROBE_TIMEOUT_S)),
             cwd=root / spec["cwd"] if "cwd" in spec else None,
         )
         for suite, spec in raw.get("probes", {}).items()
@@ -136,8 +133,8 @@ def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
         probes=probes,
         url=raw.get("url"),
         session_log=root / raw["session_log"] if "session_log" in raw else None,
-        concurrency=int(raw.get("concurrency", 8)),
-        timeout_s=float(raw.get("timeout_s", DEFAULT_HTTP_TIMEOUT_S)),
+        concurrency=int(raw.get("concurrency", defaults.HTTP_CONCURRENCY)),
+        timeout_s=float(raw.get("timeout_s", defaults.HTTP_TIMEOUT_S)),
         model_port=int(raw["model_port"]) if "model_port" in raw else None,
         daemon=raw.get("daemon"),
     )

@@ -1,12 +1,23 @@
-"""The engine: generated cases through the reference and every target, compared
-three ways, each distinct divergence kept with its smallest example.
+"""The engine: cases through the reference and every target, compared, each
+distinct divergence kept with its smallest example.
 
-Hypothesis drives generation and shrinking. Each distinct failure (suite,
-class, path, blamed targets) is raised as its own exception type, so
-Hypothesis treats them as distinct bugs and shrinks each one (the trick
-Schemathesis uses). Independently of what Hypothesis reports, a recorder keeps
-the smallest example of every failure any executed case showed.
+For each suite, in registry order (``suites.registry``):
 
+1. **replay** committed reproducers, then the smallest example of each
+   finding of earlier runs (kept in the Hypothesis example database);
+2. **explore** the whole budget with Hypothesis, a batch of cases per
+   example, never raising (Hypothesis stops generating soon after the last
+   *new* bug, which suits a bug finder but not a run that promises a budget);
+   the recorder keeps, per finding, the smallest example and the Hypothesis
+   choices that drew it;
+3. **shrink** each finding with Hypothesis alone: a pass seeded with that
+   finding's choices, failing while the finding still shows.
+
+A derived suite instead checks what the suites it depends on produced.
+
+Anything that is not a divergence ends the run with exit 2 and its reason: a
+target that cannot be reached, a Hypothesis health check or an unsatisfiable
+strategy, a harness bug (with its traceback), a suite that checked no case.
 The engine emits events and knows nothing of who listens.
 """
 
@@ -17,18 +28,24 @@ import datetime as dt
 import json
 import math
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
-from hypothesis.errors import HypothesisException
+from hypothesis.control import current_build_context
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    choices_from_bytes,
+    choices_to_bytes,
+)
 
-from harness import __version__, compare
+from harness import __version__, compare, defaults
 from harness.errors import HarnessError, TargetError
 from harness.model import (
     REFERENCE,
@@ -50,26 +67,30 @@ from harness.model import (
     SuiteSummary,
     generalise_path,
 )
-from harness.shrink import shrink
-from harness.suites import Suite
-from harness.targets.base import Target
+from harness.suites.base import DerivedSuite, GeneratedSuite, Suite, case_size
+from harness.targets.base import StreamingTarget, Target
 from harness.waivers import Waivers
 
-PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}
-SHRINK_PASS_EXAMPLES: Final = 40  # Hypothesis examples (batches) in the shrinking pass
-SMALL_ENOUGH: Final = 40  # examples this size or smaller are not reduced further
-REDUCE_CALLS: Final = 1000  # cases spent reducing one example at most
-REDUCE_SECONDS: Final = 20.0  # and time spent reducing one suite's examples
+SHRINK_SECONDS: Final = 20.0  # time spent shrinking one suite's findings at most
 # After this many infrastructure failures in a row a target is treated as
 # down for the rest of the suite: each would cost a restart or a timeout.
 DEAD_AFTER: Final = 10
+# Batching is what makes a Hypothesis example cheap; a batch's size and its
+# choice sequence stay well inside what Hypothesis accepts, so these checks
+# say nothing here.
+_SUPPRESSED: Final = (
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+)
 
 Listener = Callable[[Event], None]
+Choices = tuple[Any, ...]  # Hypothesis choice values
 
 
 @dataclass(frozen=True, kw_only=True)
 class EngineSettings:
-    profile: str = "quick"
+    profile: str = defaults.PROFILE
     max_examples: int | None = None  # cases per suite; the profile's when None
     seed: int | None = None
     database: Path | None = None  # None: no example database
@@ -77,8 +98,9 @@ class EngineSettings:
     shrink: bool = True
 
     def __post_init__(self) -> None:
-        if self.profile not in PROFILES:
-            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        if self.profile not in defaults.PROFILES:
+            names = ", ".join(defaults.PROFILES)
+            raise ValueError(f"profile must be one of {names}, not {self.profile!r}")
         if self.max_examples is not None and self.max_examples < 1:
             raise ValueError("max_examples must be at least 1")
         if self.batch_size is not None and not 1 <= self.batch_size <= 256:
@@ -86,42 +108,41 @@ class EngineSettings:
 
     @property
     def budget(self) -> int:
-        return self.max_examples or PROFILES[self.profile]
-
-
-class DivergenceFound(Exception):
-    """Base of the per-fingerprint exception types raised to Hypothesis."""
-
-
-_EXCEPTION_TYPES: dict[str, type[DivergenceFound]] = {}
-
-
-def _exception_for(failure: Failure) -> DivergenceFound:
-    kind = _EXCEPTION_TYPES.get(failure.fingerprint)
-    if kind is None:
-        kind = type(f"Divergence_{failure.fingerprint}", (DivergenceFound,), {})
-        _EXCEPTION_TYPES[failure.fingerprint] = kind
-    return kind(failure.message)
+        return self.max_examples or defaults.PROFILES[self.profile]
 
 
 @dataclass
 class Recorder:
-    """Every distinct failure of one suite with its smallest example."""
+    """Every distinct failure of one suite with its smallest example, and the
+    Hypothesis choices that drew it (None for a replayed reproducer)."""
 
-    suite: Suite
     cases: int = 0
     findings: dict[str, Finding] = field(default_factory=dict)
+    choices: dict[str, Choices | None] = field(default_factory=dict)
+    produced: list[JsonValue] = field(default_factory=list)
 
-    def add(self, result: CaseResult) -> None:
+    def add(self, result: CaseResult, choices: Choices | None) -> None:
         self.cases += 1
         for failure in result.failures:
             known = self.findings.get(failure.fingerprint)
             if known is None:
                 self.findings[failure.fingerprint] = Finding(failure=failure, example=result)
+                self.choices[failure.fingerprint] = choices
                 continue
             known.occurrences += 1
-            if self.suite.size(result.input) < self.suite.size(known.example.input):
+            if case_size(result.input) < case_size(known.example.input):
                 known.example = result
+                self.choices[failure.fingerprint] = choices
+
+    def shrinkable(self) -> list[tuple[Finding, Choices]]:
+        """Findings Hypothesis can shrink, most severe first. A timeout is not
+        shrunk: each try would cost a timeout."""
+        out = []
+        for finding in sorted(self.findings.values(), key=lambda f: _rank(f.failure)):
+            choices = self.choices.get(finding.failure.fingerprint)
+            if choices is not None and finding.failure.cls is not DivergenceClass.TIMEOUT:
+                out.append((finding, choices))
+        return out
 
     def split(self) -> tuple[list[Finding], list[Finding]]:
         """(divergences, infrastructure errors), most severe first."""
@@ -136,13 +157,12 @@ def _rank(failure: Failure) -> tuple[int, str, tuple[str, ...]]:
 
 
 class Engine:
-    """Runs suites over a reference and targets; emits events to listeners."""
+    """Runs suites over the reference and targets; emits events to listeners."""
 
     def __init__(
         self,
         *,
         suites: Sequence[Suite],
-        reference: Target,
         targets: Sequence[Target],
         settings: EngineSettings,
         waivers: Waivers | None = None,
@@ -153,7 +173,6 @@ class Engine:
         if not targets:
             raise HarnessError("no targets to compare with the reference")
         self.suites = list(suites)
-        self.reference = reference
         self.targets = list(targets)
         self.settings = settings
         self.waivers = waivers
@@ -161,10 +180,14 @@ class Engine:
         self.listeners = list(listeners)
         self.today = today or dt.date.today()
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.targets)))
+        self._database = (
+            DirectoryBasedExampleDatabase(settings.database) if settings.database else None
+        )
 
     def check(self, suite: Suite, cases: list[JsonValue]) -> list[CaseResult]:
         """Run and compare given cases, outside any generation (replays)."""
-        return self._check(suite, cases, Recorder(suite), _SuiteState(raise_target_errors=True))
+        state = _SuiteState(raise_target_errors=True)
+        return self._check(suite, cases, Recorder(), state)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -186,11 +209,10 @@ class Engine:
         names = tuple(t.name for t in self.targets)
         self.emit(RunStarted(tuple(s.name for s in self.suites), names, self.settings.seed))
         try:
-            for suite in self.suites:
-                summary.suites.append(self.run_suite(suite))
+            self._run_suites(summary)
         except BaseException:
-            # Ctrl-C or a failure: do not wait for batches still in flight; the
-            # caller closes the targets (which ends their requests) next.
+            # Ctrl-C: do not wait for batches still in flight; the caller
+            # closes the targets (which ends their requests) next.
             self._pool.shutdown(wait=False, cancel_futures=True)
             raise
         self._pool.shutdown(wait=True)
@@ -201,42 +223,82 @@ class Engine:
         self.emit(RunFinished(summary.exit_code, summary.elapsed_s))
         return summary
 
-    def run_suite(self, suite: Suite) -> SuiteSummary:
+    def _run_suites(self, summary: RunSummary) -> None:
+        needed = {d for s in self.suites if isinstance(s, DerivedSuite) for d in s.depends_on}
+        produced: dict[str, list[JsonValue]] = {}
+        for suite in self.suites:
+            try:
+                result, items = self.run_suite(suite, produced)
+            except Exception as exc:  # anything that is not a divergence ends the run
+                summary.suites.append(self._aborted(suite, exc))
+                return
+            summary.suites.append(result)
+            if suite.name in needed:
+                produced[suite.name] = items
+
+    def run_suite(
+        self, suite: Suite, produced: Mapping[str, Sequence[JsonValue]] | None = None
+    ) -> tuple[SuiteSummary, list[JsonValue]]:
+        """One suite: its summary, and what it produced for derived suites."""
         started = time.monotonic()
-        names = tuple(t.name for t in self.targets)
-        recorder = Recorder(suite)
-        state = _SuiteState()
-        if suite.collect is not None:
-            # A post-hoc suite: its cases are what earlier suites did.
-            cases = suite.collect()
-            self.emit(SuiteStarted(suite.name, names, len(cases)))
-            batch = self.settings.batch_size or suite.batch_size
-            for start in range(0, len(cases), batch):
-                if state.stopped:
-                    break
-                self._check(suite, cases[start : start + batch], recorder, state)
+        recorder, state = Recorder(), _SuiteState()
+        if isinstance(suite, DerivedSuite):
+            self._derive(suite, dict(produced or {}), recorder, state)
         else:
-            self.emit(SuiteStarted(suite.name, names, self.settings.budget))
+            self.emit(SuiteStarted(suite.name, self._names(), self.settings.budget))
             for case in self.regressions.get(suite.name, ()):
                 self._check(suite, [case], recorder, state)
             self._explore(suite, recorder, state)
+            if self.settings.shrink and not state.stopped:
+                self._shrink(suite, recorder, state)
+            self._remember(suite, recorder)
+        if recorder.cases == 0 and not state.target_errors:
+            raise HarnessError(f"suite {suite.name} checked no case{_why_empty(suite)}")
+        summary = self._summary(suite, recorder, state, time.monotonic() - started)
+        return summary, recorder.produced
+
+    def _summary(
+        self, suite: Suite, recorder: Recorder, state: _SuiteState, elapsed: float
+    ) -> SuiteSummary:
         divergences, errors = recorder.split()
         _merge_target_errors(errors, state.target_errors)
         for finding in divergences:
             self._waive(finding)
         summary = SuiteSummary(
             suite=suite.name,
-            targets=(REFERENCE, *names),
+            targets=(REFERENCE, *self._names()),
             cases=recorder.cases,
             findings=divergences,
             errors=errors,
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=elapsed,
         )
         self.emit(
-            SuiteFinished(suite.name, recorder.cases, tuple(divergences), tuple(errors),
-                          summary.elapsed_s)
-        )  # fmt: skip
+            SuiteFinished(suite.name, recorder.cases, tuple(divergences), tuple(errors), elapsed)
+        )
         return summary
+
+    def _aborted(self, suite: Suite, exc: Exception) -> SuiteSummary:
+        """The summary of a suite an exception ended: one infrastructure error
+        saying which suite and why (a harness bug keeps its traceback)."""
+        if isinstance(exc, HarnessError):
+            message, details = f"{exc}", None
+        else:
+            kind = type(exc).__module__.split(".")[0]
+            what = "Hypothesis" if kind == "hypothesis" else "harness error"
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message = f"suite {suite.name}: {what}: {type(exc).__name__}: {first}"
+            details = "".join(traceback.format_exception(exc))
+        if not message.startswith(f"suite {suite.name}"):
+            message = f"suite {suite.name}: {message}"
+        failure = Failure(suite.name, DivergenceClass.CRASH, "$", (), message=message)
+        error = Finding(failure=failure, example=CaseResult(suite.name, None, {}, {}, (failure,)))
+        summary = SuiteSummary(suite.name, (REFERENCE, *self._names()), errors=[error])
+        summary.traceback = details
+        self.emit(SuiteFinished(suite.name, 0, (), (error,), 0.0))
+        return summary
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets)
 
     def _waive(self, finding: Finding) -> None:
         if self.waivers is None:
@@ -245,152 +307,153 @@ class Engine:
         if waiver is not None:
             finding.waived_by = waiver.reason
 
-    def _explore(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
-        """Three passes: explore the whole budget, let Hypothesis shrink what it
-        finds, then reduce any example that is still large.
+    # -- the three kinds of pass ----------------------------------------------
 
-        Hypothesis stops generating soon after the last *new* bug it sees, which
-        suits a bug finder but not a run that promises a budget of cases; so
-        exploration never raises, and a shorter second pass raises per
-        fingerprint to get Hypothesis's shrinking (and its example database).
-        """
-        batch = self.settings.batch_size or suite.batch_size
-        examples = max(1, math.ceil(self.settings.budget / batch))
-        if suite.shrink_batches:
-            self._hypothesis_pass(suite, recorder, state, batch, examples, raising=False)
-        else:
-            self._distinct_pass(suite, recorder, state, batch)
-        if self.settings.shrink and recorder.findings and not state.stopped:
-            if suite.shrink_batches:
-                self._hypothesis_pass(
-                    suite, recorder, state, batch, min(examples, SHRINK_PASS_EXAMPLES), raising=True
-                )
-            self._reduce(suite, recorder, state)
-
-    def _hypothesis_pass(
+    def _derive(
         self,
-        suite: Suite,
+        suite: DerivedSuite,
+        produced: Mapping[str, Sequence[JsonValue]],
         recorder: Recorder,
         state: _SuiteState,
-        batch: int,
-        examples: int,
-        *,
-        raising: bool,
     ) -> None:
-        def test(cases: list[JsonValue]) -> None:
+        cases = suite.cases(produced)
+        self.emit(SuiteStarted(suite.name, self._names(), len(cases)))
+        batch = self.settings.batch_size or suite.batch_size
+        for start in range(0, len(cases), batch):
             if state.stopped:
-                return
-            results = self._check(suite, cases, recorder, state)
-            failures = [f for r in results for f in r.failures if f.cls is not _TIMEOUT]
-            if raising and failures:
-                raise _exception_for(min(failures, key=_rank))
+                break
+            self._check(suite, cases[start : start + batch], recorder, state)
 
-        # The recorder holds every failure; Hypothesis's report adds nothing.
-        self._run_hypothesis(suite, test, batch, examples, raising=raising, ends=DivergenceFound)
-
-    def _distinct_pass(
-        self, suite: Suite, recorder: Recorder, state: _SuiteState, batch: int
-    ) -> None:
-        """Exploration for suites whose cases are costly (live sessions): each
-        batch sends only distinct cases, and generation goes on until the
-        budget of cases has run. (Hypothesis starts with its simplest example
-        and a near copy, which as whole batches would be one case sent
-        ``batch`` times.)"""
-        budget = self.settings.budget
+    def _explore(self, suite: GeneratedSuite, recorder: Recorder, state: _SuiteState) -> None:
+        """Generate distinct cases until the budget has run."""
+        budget, batch = self.settings.budget, self.settings.batch_size or suite.batch_size
         done = 0
 
-        def test(cases: list[JsonValue]) -> None:
+        def test(data: st.DataObject) -> None:
             nonlocal done
-            if state.stopped or done >= budget:
+            # Always a whole batch: what a test draws must not depend on
+            # anything but its choices, or Hypothesis reports it as flaky.
+            drawn = _distinct(_draw(data, suite.strategy, batch))[: budget - done]
+            if state.stopped or not drawn:
                 raise _Enough
-            unique = list({_case_key(case): case for case in cases}.values())
-            unique = unique[: budget - done]
-            done += len(unique)
-            self._check(suite, unique, recorder, state)
+            done += len(drawn)
+            self._check(suite, [c for c, _ in drawn], recorder, state, [k for _, k in drawn])
 
         # Enough examples for the budget even if many repeat; _Enough ends it.
         examples = 2 * max(1, math.ceil(budget / batch)) + 4
-        self._run_hypothesis(suite, test, batch, examples, raising=False, ends=_Enough)
+        seeds = self._stored(suite)
+        phases = (Phase.reuse, Phase.generate)
+        with contextlib.suppress(_Enough):
+            self._hypothesis(suite, test, examples=examples, phases=phases, seeds=seeds)
 
-    def _run_hypothesis(
+    def _shrink(self, suite: GeneratedSuite, recorder: Recorder, state: _SuiteState) -> None:
+        """Shrink each finding through Hypothesis, seeded with its choices."""
+        deadline = time.monotonic() + SHRINK_SECONDS
+        for finding, choices in recorder.shrinkable():
+            if time.monotonic() > deadline or state.stopped:
+                return
+            test = self._still_fails(suite, finding, recorder, state, deadline)
+            # One extra trailing choice: Hypothesis skips shrinking a replayed
+            # example whose choices it used exactly (it takes it for an
+            # already shrunk one); this one it will shrink.
+            seeds = [(*choices, False)]
+            phases = (Phase.reuse, Phase.shrink)
+            with contextlib.suppress(_StillFails):
+                self._hypothesis(suite, test, examples=1, phases=phases, seeds=seeds)
+
+    def _still_fails(
         self,
-        suite: Suite,
-        test: Callable[[list[JsonValue]], None],
-        batch: int,
-        examples: int,
-        *,
-        raising: bool,
-        ends: type[BaseException],
-    ) -> None:
-        """Drive ``test`` with batches of the suite's cases; ``ends`` (and
-        Hypothesis's own report of what it raised) end the pass quietly."""
-        test.__name__ = f"parity_{suite.name}"
-        # A distinct database key per suite: the wrapped function is the same code.
-        test._hypothesis_internal_add_digest = suite.name.encode()  # type: ignore[attr-defined]
-        wrapped = given(st.lists(suite.strategy, min_size=batch, max_size=batch))(test)
-        wrapped = self._hypothesis_settings(examples, raising=raising)(wrapped)
-        if self.settings.seed is not None:
-            wrapped = seed(self.settings.seed)(wrapped)
-        with contextlib.suppress(ends, HypothesisException, BaseExceptionGroup):
-            wrapped()
+        suite: GeneratedSuite,
+        finding: Finding,
+        recorder: Recorder,
+        state: _SuiteState,
+        deadline: float,
+    ) -> Callable[[st.DataObject], None]:
+        fingerprint = finding.failure.fingerprint
+        failing = {_case_key(finding.example.input)}
 
-    def _reduce(self, suite: Suite, recorder: Recorder, state: _SuiteState) -> None:
-        """Shrink the examples Hypothesis did not (failures seen rarely)."""
-        deadline = time.monotonic() + REDUCE_SECONDS
-        for finding in list(recorder.findings.values()):
-            if finding.failure.cls.is_infrastructure or state.stopped:
-                continue
-            if time.monotonic() > deadline:
-                break
-            if suite.size(finding.example.input) <= SMALL_ENOUGH:
-                continue
-            fingerprint = finding.failure.fingerprint
-
-            def still_fails(case: JsonValue, fingerprint: str = fingerprint) -> bool:
+        def test(data: st.DataObject) -> None:
+            [(case, choices)] = _draw(data, suite.strategy, 1)
+            key = _case_key(case)
+            if key not in failing:
+                # Out of time: what is left counts as passing, so that
+                # Hypothesis stops; a case seen failing still fails.
                 if time.monotonic() > deadline or state.stopped:
-                    return False  # out of time: the candidates left are not tried
-                if suite.admissible is not None and not suite.admissible(case):
-                    return False
-                return any(
-                    f.fingerprint == fingerprint
-                    for r in self._check(suite, [case], recorder, state)
-                    for f in r.failures
-                )
+                    return
+                results = self._check(suite, [case], recorder, state, [choices])
+                if not results or fingerprint not in {f.fingerprint for f in results[0].failures}:
+                    return
+                failing.add(key)
+            raise _StillFails
 
-            # Every candidate that still failed went through the recorder,
-            # which keeps the smallest example per fingerprint.
-            shrink(finding.example.input, still_fails, max_calls=REDUCE_CALLS)
+        return test
 
-    def _hypothesis_settings(self, examples: int, *, raising: bool) -> settings:
-        # Exploring replays nothing (the database holds failures for the
-        # shrinking pass) and never shrinks: it never raises.
-        phases = [Phase.explicit, Phase.generate]
-        if raising:
-            phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink]
-        database: ExampleDatabase | None = None
-        if self.settings.database is not None:
-            database = DirectoryBasedExampleDatabase(self.settings.database)
-        return settings(
+    def _hypothesis(
+        self,
+        suite: GeneratedSuite,
+        test: Callable[[st.DataObject], None],
+        *,
+        examples: int,
+        phases: Sequence[Phase],
+        seeds: Sequence[Choices],
+    ) -> None:
+        """Run ``test`` under Hypothesis; whatever it raises goes to the caller."""
+        test.__name__ = f"parity_{suite.name}"
+        wrapped = given(st.data())(test)
+        if self.settings.seed is not None:
+            # Before ``settings``: a seed alone would also turn the database off.
+            wrapped = seed(self.settings.seed)(wrapped)
+        wrapped = settings(
             max_examples=examples,
-            database=database,
+            database=_Seeds(seeds),
             deadline=None,
             derandomize=False,
-            report_multiple_bugs=True,
+            report_multiple_bugs=False,
             phases=phases,
             verbosity=Verbosity.quiet,
-            suppress_health_check=list(HealthCheck),
-        )
+            suppress_health_check=_SUPPRESSED,
+        )(wrapped)
+        wrapped()
+
+    # -- the example database: each finding's smallest example, across runs --
+
+    def _key(self, suite: Suite) -> bytes:
+        return f"lakehouse-parity/{suite.name}".encode()
+
+    def _stored(self, suite: Suite) -> list[Choices]:
+        if self._database is None:
+            return []
+        stored = (choices_from_bytes(v) for v in self._database.fetch(self._key(suite)))
+        return [choices for choices in stored if choices is not None]
+
+    def _remember(self, suite: Suite, recorder: Recorder) -> None:
+        """Replace what the database holds for ``suite`` with the choices of
+        this run's smallest example of each divergence."""
+        if self._database is None:
+            return
+        key = self._key(suite)
+        for old in list(self._database.fetch(key)):
+            self._database.delete(key, old)
+        for fingerprint, choices in recorder.choices.items():
+            cls = recorder.findings[fingerprint].failure.cls
+            if choices is not None and not cls.is_infrastructure:
+                self._database.save(key, choices_to_bytes(choices))
+
+    # -- checking a batch ----------------------------------------------------
 
     def _check(
-        self, suite: Suite, cases: list[JsonValue], recorder: Recorder, state: _SuiteState
+        self,
+        suite: Suite,
+        cases: list[JsonValue],
+        recorder: Recorder,
+        state: _SuiteState,
+        choices: Sequence[Choices] | None = None,
     ) -> list[CaseResult]:
-        # What the reference and the targets see; results keep the case itself.
-        sent = suite.prepare(list(cases)) if suite.prepare is not None else cases
-        try:
+        with suite.executions(cases) as sent:
             try:
                 observed = self._observe(suite, sent, state)
             except TargetError as exc:
-                state.stop(suite, exc)
+                state.stop(suite.name, exc)
                 if not state.raise_target_errors:
                     return []
                 raise
@@ -401,38 +464,40 @@ class Engine:
                 by_target = {name: _resolved(runs[index]) for name, runs in observed.items()}
                 result = self._compare(suite, case, by_target)
                 state.note(result)
-                recorder.add(result)
+                recorder.add(result, choices[index] if choices else None)
+                item = suite.produced(result)
+                if item is not None:
+                    recorder.produced.append(item)
                 self.emit(CaseChecked(suite.name, result))
                 results.append(result)
             return results
-        finally:
-            if suite.release is not None:
-                suite.release(sent)
 
     def _observe(
-        self, suite: Suite, cases: list[JsonValue], state: _SuiteState
+        self, suite: Suite, sent: Sequence[JsonValue], state: _SuiteState
     ) -> dict[str, Sequence[Observation | Future[Observation]]]:
         # Runtimes work in their own processes while the reference computes here.
-        # A target that can stream (``submit``) answers case by case; the others
-        # answer the whole batch from the engine's thread pool.
-        live = [t for t in self.targets if t.name not in state.dead]
+        # A streaming target answers case by case; the others answer the whole
+        # batch from the engine's thread pool.
         streamed: dict[str, Sequence[Observation | Future[Observation]]] = {}
         pooled: dict[str, Future[list[Observation]]] = {}
-        for target in live:
-            submit = getattr(target, "submit", None)
-            futures = submit(suite.name, cases) if submit is not None else None
+        for target in self.targets:
+            if target.name in state.dead:
+                continue
+            futures = None
+            if isinstance(target, StreamingTarget):
+                futures = target.submit(suite.name, sent)
             if futures is not None:
                 streamed[target.name] = futures
             else:
-                pooled[target.name] = self._pool.submit(target.run_batch, suite.name, cases)
+                pooled[target.name] = self._pool.submit(target.run_batch, suite.name, sent)
         observed: dict[str, Sequence[Observation | Future[Observation]]] = {
-            REFERENCE: self.reference.run_batch(suite.name, cases)
+            REFERENCE: [suite.reference(execution) for execution in sent]
         }
         for name, future in pooled.items():
             observed[name] = future.result()
         observed.update(streamed)
         for name in state.dead:
-            observed[name] = [state.dead_observation(name) for _ in cases]
+            observed[name] = [state.dead_observation(name) for _ in sent]
         return observed
 
     def _compare(
@@ -448,6 +513,13 @@ class Engine:
         return CaseResult(suite.name, case, by_target, differences, _generalised(suite, failures))
 
 
+def _why_empty(suite: Suite) -> str:
+    if isinstance(suite, DerivedSuite):
+        sources = " or ".join(suite.depends_on)
+        return f": none of the suites it checks ({sources}) produced anything"
+    return ": Hypothesis generated nothing"
+
+
 def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, ...]:
     """Failures keyed by their generalised path, one per key."""
     if not suite.free_roots:
@@ -460,20 +532,66 @@ def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, 
     return tuple(unique.values())
 
 
-_TIMEOUT: Final = DivergenceClass.TIMEOUT  # recorded, never shrunk: each try costs a timeout
+# -- Hypothesis plumbing ---------------------------------------------------------
 
 
 class _Enough(BaseException):
-    """Ends a generation pass once its budget has run (not an Exception:
-    Hypothesis lets it through instead of treating it as a failure)."""
+    """Ends exploration once the budget has run (not an Exception: Hypothesis
+    lets it through instead of treating it as a failure)."""
+
+
+class _StillFails(Exception):
+    """Raised to Hypothesis while the finding being shrunk still shows."""
+
+
+class _Seeds(ExampleDatabase):
+    """The examples a pass starts from, as Hypothesis's database: given to
+    each pass and never written (the engine keeps what it learns itself)."""
+
+    def __init__(self, seeds: Sequence[Choices]) -> None:
+        super().__init__()
+        self._values = [choices_to_bytes(s) for s in seeds]
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        # Only the primary corpus: not the ".secondary" or ".pareto" ones.
+        return [] if key.endswith((b".secondary", b".pareto")) else list(self._values)
+
+    def save(self, key: bytes, value: bytes) -> None:
+        pass
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        pass
+
+
+def _draw(data: st.DataObject, strategy: st.SearchStrategy[JsonValue], n: int) -> list[
+    tuple[JsonValue, Choices]
+]:  # fmt: skip
+    """``n`` cases, each with the choices that drew it: replayed alone, those
+    choices draw the same case, so any case can seed a shrinking pass."""
+    conjecture = current_build_context().data
+    out = []
+    for _ in range(n):
+        start = len(conjecture.nodes)
+        case = data.draw(strategy)
+        out.append((case, tuple(node.value for node in conjecture.nodes[start:])))
+    return out
+
+
+def _distinct(drawn: list[tuple[JsonValue, Choices]]) -> list[tuple[JsonValue, Choices]]:
+    # Hypothesis starts with its simplest example and near copies of it; a
+    # batch sends each case once.
+    return list({_case_key(case): (case, choices) for case, choices in drawn}.values())
+
+
+def _case_key(case: JsonValue) -> str:
+    return case if isinstance(case, str) else json.dumps(case, sort_keys=True, default=repr)
+
+
+# -- per-suite bookkeeping ---------------------------------------------------------
 
 
 def _resolved(item: Observation | Future[Observation]) -> Observation:
     return item.result() if isinstance(item, Future) else item
-
-
-def _case_key(case: JsonValue) -> str:
-    return json.dumps(case, sort_keys=True, default=repr)
 
 
 def _merge_target_errors(errors: list[Finding], target_errors: list[Finding]) -> None:
@@ -507,16 +625,14 @@ class _SuiteState:
                 continue
             self.streaks[name] = self.streaks.get(name, 0) + 1
             if self.streaks[name] >= DEAD_AFTER:
-                self._mark_dead(result, name, observation)
+                self._mark_dead(result, name, observation.infra)
 
-    def _mark_dead(self, result: CaseResult, name: str, observation: Observation) -> None:
+    def _mark_dead(self, result: CaseResult, name: str, infra: InfraError) -> None:
         """Treat ``name`` as down for the rest of the suite, and say so once."""
-        last = observation.infra.message if observation.infra else "unknown"
-        reason = f"{DEAD_AFTER} infrastructure failures in a row, the last: {last}"
+        reason = f"{DEAD_AFTER} infrastructure failures in a row, the last: {infra.message}"
         self.dead[name] = reason
-        kind = observation.infra.kind if observation.infra else DivergenceClass.CRASH
         message = f"target {name} is down ({reason}); its remaining {result.suite} cases fail"
-        failure = Failure(result.suite, kind, "$", (name,), message=message)
+        failure = Failure(result.suite, infra.kind, "$", (name,), message=message)
         example = CaseResult(
             result.suite, result.input, result.observations, result.differences, (failure,)
         )
@@ -529,10 +645,10 @@ class _SuiteState:
             infra=InfraError(DivergenceClass.CRASH, f"target {name} is down: {self.dead[name]}"),
         )
 
-    def stop(self, suite: Suite, error: TargetError) -> None:
+    def stop(self, suite: str, error: TargetError) -> None:
         self.stopped = True
-        failure = Failure(suite.name, DivergenceClass.CRASH, "$", (), message=str(error))
-        empty = CaseResult(suite.name, None, {}, {}, (failure,))
+        failure = Failure(suite, DivergenceClass.CRASH, "$", (), message=str(error))
+        empty = CaseResult(suite, None, {}, {}, (failure,))
         self.target_errors.append(Finding(failure=failure, example=empty))
 
 

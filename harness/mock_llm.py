@@ -11,10 +11,10 @@ a non-JSON body, a slow answer, a message without content).
 
 The HTTP/1.1 server is built on asyncio streams only (Content-Length and
 chunked bodies, ``Expect: 100-continue``, keep-alive, pipelining) and binds
-127.0.0.1 only. ``ScriptedModelServer`` runs it on a background thread for
-synchronous callers; ``run_standalone`` serves it for a human debugging a
-real stack (``parity mock-llm --port N [--script FILE]``, or
-``python -m harness.mock_llm``).
+127.0.0.1 only. ``ScriptedModelServer`` runs it on a background event loop
+(``harness.background``) for synchronous callers; ``run_standalone`` serves
+it for a human debugging a real stack (``parity mock-llm --port N [--script
+FILE]``, or ``python -m harness.mock_llm``).
 """
 
 from __future__ import annotations
@@ -28,19 +28,19 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
+from harness.background import Background
 from reference_impl.iterate import HopError
 
 JsonValue = Any
-_T = TypeVar("_T")
 
 HOST: Final = "127.0.0.1"
 CASE_MARKER_RE: Final = re.compile(r"\[parity-case:([A-Za-z0-9_-]{1,64})\]")
@@ -640,7 +640,7 @@ def _reference_answer(turn: Turn, timeout_s: float) -> str:
 
 
 class ScriptedModelServer:
-    """A ``ScriptedModel`` served from a background thread with its own event loop.
+    """A ``ScriptedModel`` served from a background event loop (``background.Background``).
 
     ``with ScriptedModelServer() as server: port = server.add_listener("rust")``.
     """
@@ -648,57 +648,29 @@ class ScriptedModelServer:
     def __init__(self, model: ScriptedModel | None = None, *, call_timeout_s: float = 10) -> None:
         self.model = model if model is not None else ScriptedModel()
         self.call_timeout_s = call_timeout_s
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = Background("parity-mock-llm")
 
     def start(self) -> ScriptedModelServer:
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(
-            target=self._run, args=(loop, ready), name="parity-mock-llm", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
+        self._loop.start()
         return self
-
-    @staticmethod
-    def _run(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
     def add_listener(self, name: str, port: int = 0) -> int:
         """Listen under a new name (one per runtime); returns the bound port."""
-        return self._call(self.model.listen(name, port))
+        if not self._loop.running:
+            raise RuntimeError("the scripted model server is not started")
+        return self._loop.run(self.model.listen, name, port, timeout=self.call_timeout_s)
 
     def url(self, name: str) -> str:
         return self.model.url(name)
 
     def stop(self) -> None:
         """Close every socket and join the thread; safe to call twice."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        if not self._loop.running:
             return
         try:
-            self._call(self.model.close())
+            self._loop.run(self.model.close, timeout=self.call_timeout_s)
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(self.call_timeout_s)
-            self._loop = self._thread = None
-
-    def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        loop = self._loop
-        if loop is None:
-            coro.close()  # never scheduled: close it so it does not warn
-            raise RuntimeError("the scripted model server is not started")
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(self.call_timeout_s)
+            self._loop.stop()
 
     def __enter__(self) -> ScriptedModelServer:
         return self.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -63,6 +64,33 @@ class InfraError:
 
 
 @dataclass(frozen=True)
+class Session:
+    """A live session as one side saw it: the id it runs under and the calls it
+    made to the model. ``minted`` and ``row`` are the reference's: whether the
+    runtime mints the trace id (no header sent), and the row it must write."""
+
+    id: str
+    model_calls: tuple[JsonValue, ...] | None = None  # None: not recorded
+    minted: bool = False
+    row: JsonValue = None
+    # The ``sessions`` suite's reference: what each runtime answered for this
+    # session, by target (the trace id it echoed, the 502 body it sent).
+    answers: Mapping[str, Mapping[str, str]] | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {"id": self.id}
+        if self.model_calls is not None:
+            out["model_calls"] = list(self.model_calls)
+        if self.minted:
+            out["minted"] = True
+        if self.row is not None:
+            out["row"] = self.row
+        if self.answers is not None:
+            out["answers"] = {name: dict(said) for name, said in self.answers.items()}
+        return out
+
+
+@dataclass(frozen=True)
 class Observation:
     """What one target produced for one case."""
 
@@ -72,7 +100,10 @@ class Observation:
     infra: InfraError | None = None
     stderr: str = ""
     elapsed_ms: float = 0.0
-    extra: dict[str, JsonValue] = field(default_factory=dict)  # e.g. the session-log row
+    headers: Mapping[str, str] = field(default_factory=dict)  # the response headers kept
+    session: Session | None = None  # a live session: its id and model calls
+    log: str | None = None  # the session log the text's rows were read from
+    exit_code: int | None = None  # a one-shot probe that answered and exited non-zero
 
     def to_json(self) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {"target": self.target, "text": self.text}
@@ -86,8 +117,14 @@ class Observation:
             }
         if self.stderr:
             out["stderr"] = self.stderr
-        if self.extra:
-            out["extra"] = self.extra
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        if self.session is not None:
+            out["session"] = self.session.to_json()
+        if self.log is not None:
+            out["log"] = self.log
+        if self.exit_code is not None:
+            out["exit_code"] = self.exit_code
         return out
 
 
@@ -233,6 +270,7 @@ class SuiteSummary:
     findings: list[Finding] = field(default_factory=list)  # divergences (waived ones too)
     errors: list[Finding] = field(default_factory=list)  # infrastructure errors
     elapsed_s: float = 0.0
+    traceback: str | None = None  # a harness bug that ended the suite, for the report
 
     @property
     def waived(self) -> int:

@@ -19,15 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from harness import reports, repro
-from harness.config import PROBE_SUITES, Config, ProbeConfig, RunConfig, TargetConfig
+from harness import defaults, reports, repro
+from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
 from harness.errors import HarnessError
-from harness.live_suites import LIVE_SUITES, SESSION_ORIGINS, LiveSuites
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary
-from harness.suites import PROBE_SUITES as PROBE_SUITE_OBJECTS
-from harness.suites import Suite
-from harness.targets import ProbeTarget, ReferenceTarget
+from harness.suites import registry
+from harness.suites.base import DerivedSuite, ProbeSuite, Suite
+from harness.suites.catalog import PROBE_SUITES, LiveSuites
+from harness.suites.probe import shell_line
+from harness.targets import ProbeTarget
 from harness.targets.base import Target
 from harness.targets.http import HttpTarget, RuntimeTarget
 from harness.waivers import load_waivers
@@ -43,7 +44,7 @@ def default_config(root: Path = PROJECT_ROOT) -> Config:
     def probes(folder: Path) -> dict[str, ProbeConfig]:
         return {
             suite: ProbeConfig(command=(str(folder / f"parity_{suite}"), "--jsonl"), mode="jsonl")
-            for suite in PROBE_SUITES
+            for suite in registry.PROBE
         }
 
     waivers = root / "waivers.toml"
@@ -53,9 +54,9 @@ def default_config(root: Path = PROJECT_ROOT) -> Config:
             "go": TargetConfig(name="go", probes=probes(go), stack="go"),
         },
         run=RunConfig(
-            report_dir=root / "parity-report",
+            report_dir=root / defaults.REPORT_DIR,
             regressions=root / "fixtures" / "regressions",
-            database=root / ".parity" / "hypothesis",
+            database=root / defaults.DATABASE_DIR,
             waivers=waivers if waivers.is_file() else None,
             roster=root / "fixtures" / "roster.jsonl",
         ),
@@ -76,19 +77,14 @@ class RunOptions:
     listeners: Sequence[Listener] = field(default_factory=tuple)
 
 
-# The order suites run in: sessions last, it checks what iterate and faults wrote.
-SUITE_ORDER: Final = (*PROBE_SUITES, "validate", "iterate", "faults", "sessions")
-
-
 def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
+    """The suites to run, with what they depend on, in run order."""
     available = config.suites_available()
     names = set(requested or config.run.suites or available)
-    unknown = sorted(n for n in names if n not in SUITE_ORDER)
+    unknown = sorted(n for n in names if n not in registry.BY_NAME)
     if unknown:
         raise HarnessError(f"unknown suite(s): {', '.join(unknown)}")
-    if "sessions" in names and not names & set(SESSION_ORIGINS):
-        # The rows to check are those of the sessions iterate and faults send.
-        names.update(n for n in SESSION_ORIGINS if n in available)
+    names = registry.with_dependencies(names, available)
     missing = sorted(n for n in names if n not in available)
     if missing:
         raise HarnessError(
@@ -96,21 +92,17 @@ def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
             f"(configured: {', '.join(available) or 'none'}; live suites need `url`, "
             "iterate and faults also `model_port`, sessions also `session_log`)"
         )
-    return [n for n in SUITE_ORDER if n in names]
+    return registry.ordered(names)
 
 
-def choose_suites(config: Config, requested: Sequence[str]) -> list[Suite]:
+def choose_suites(config: Config, requested: Sequence[str]) -> list[ProbeSuite]:
     """The probe suites among ``requested`` (live suites need an environment)."""
-    return [PROBE_SUITE_OBJECTS[n] for n in choose_suite_names(config, requested)
-            if n in PROBE_SUITE_OBJECTS]  # fmt: skip
+    names = choose_suite_names(config, requested)
+    return [PROBE_SUITES[n] for n in names if n in PROBE_SUITES]
 
 
-def reference_target() -> ReferenceTarget:
-    return ReferenceTarget({name: suite.reference for name, suite in PROBE_SUITE_OBJECTS.items()})
-
-
-def probe_targets(config: Config, suites: Iterable[Suite]) -> list[Target]:
-    wanted = {suite.name: suite.encoding for suite in suites if suite.encoding is not None}
+def probe_targets(config: Config, suites: Iterable[ProbeSuite]) -> list[Target]:
+    wanted = {suite.name: suite.encoding for suite in suites}
     out: list[Target] = []
     for name, target in config.targets.items():
         probes = {s: p for s, p in target.probes.items() if s in wanted}
@@ -120,21 +112,14 @@ def probe_targets(config: Config, suites: Iterable[Suite]) -> list[Target]:
 
 @dataclass
 class Environment:
-    """Everything a run needs, started: suites, reference, targets, listeners."""
+    """Everything a run needs, started: its suites (in run order) and targets."""
 
     suites: list[Suite]
-    reference: ReferenceTarget
     targets: list[Target]
-    listeners: list[Listener] = field(default_factory=list)
     live: LiveSuites | None = None
 
     def suite(self, name: str) -> Suite:
         return next(s for s in self.suites if s.name == name)
-
-
-# The daemons' upstream timeout in the embedded default: short, so that a
-# scripted hang costs two seconds, not two minutes.
-DEFAULT_UPSTREAM_TIMEOUT_MS: Final = 2000
 
 
 @contextlib.contextmanager
@@ -145,25 +130,22 @@ def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterato
     ``work_dir/stacks``, session logs in ``work_dir/sessions``) behind one
     scripted model; with a config they use the configured services.
     """
-    probe_suites = [PROBE_SUITE_OBJECTS[n] for n in names if n in PROBE_SUITE_OBJECTS]
-    live_names = [n for n in names if n in LIVE_SUITES]
-    reference = reference_target()
+    probe_suites = [PROBE_SUITES[n] for n in names if n in PROBE_SUITES]
+    live_names = [n for n in names if n in registry.SERVICE]
     with contextlib.ExitStack() as stack:
         probes = {t.name: t for t in probe_targets(config, probe_suites)}
         stack.callback(_close_all, list(probes.values()))
         if not live_names:
-            yield Environment(probe_suites, reference, list(probes.values()))
+            yield Environment(list(probe_suites), list(probes.values()))
             return
         live, http = _live_targets(config, work_dir, stack, live_names)
-        suites = [*probe_suites, *(live.suites[n] for n in live_names)]
-        for name in live_names:
-            reference.add(name, live.suites[name].reference)
+        by_name: dict[str, Suite] = {**PROBE_SUITES, **live.suites}
         targets: list[Target] = []
         for name in config.targets:
             parts: dict[str, Target] = {s.name: probes[name] for s in probe_suites}
             parts.update({n: http[name] for n in live_names})
             targets.append(RuntimeTarget(name, parts))
-        yield Environment(suites, reference, targets, [live.ledger], live)
+        yield Environment([by_name[n] for n in names], targets, live)
 
 
 def _close_all(targets: Sequence[Target]) -> None:
@@ -209,7 +191,7 @@ def _live_targets(
     stack.callback(server.stop)
     _check_shared_logs(config, live_names)
     embedded = any(t.stack is not None for t in config.targets.values())
-    timeout_ms = DEFAULT_UPSTREAM_TIMEOUT_MS if embedded else 120_000
+    timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS
     live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
     running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
     specs = stacks.default_specs()
@@ -275,22 +257,21 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
         profile=profile,
         max_examples=options.max_examples,
         seed=options.seed,
-        database=config.run.database or config.root / ".parity" / "hypothesis",
+        database=config.run.database or config.root / defaults.DATABASE_DIR,
         shrink=options.shrink,
     )
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
     regressions = _regressions(repro.regression_inputs(config.run.regressions))
-    report_dir = options.report_dir or config.run.report_dir or Path("parity-report")
+    report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
     with environment(config, names, report_dir) as env:
         engine = Engine(
             suites=env.suites,
-            reference=env.reference,
             targets=env.targets,
             settings=settings,
             waivers=waivers,
             regressions=regressions,
-            listeners=[*env.listeners, *options.listeners],
+            listeners=options.listeners,
         )
         summary = engine.run()
     summary.config_path = str(config.path) if config.path else None
@@ -300,23 +281,25 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
 
 def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:
     """A committed sessions reproducer replays the session it came from."""
-    out = {suite: list(cases) for suite, cases in by_suite.items() if suite != "sessions"}
-    for case in by_suite.get("sessions", ()):
-        origin = case.get("origin") if isinstance(case, dict) else None
-        if origin in SESSION_ORIGINS:
-            out.setdefault(origin, []).append(case.get("case"))
+    derived = {info.name for info in registry.REGISTRY if info.kind == "derived"}
+    out = {suite: list(cases) for suite, cases in by_suite.items() if suite not in derived}
+    for suite in derived:
+        for case in by_suite.get(suite, ()):
+            origin = case.get("origin") if isinstance(case, dict) else None
+            if origin in registry.BY_NAME[suite].depends_on:
+                out.setdefault(origin, []).append(case.get("case"))
     return out
 
 
 def shell_lines(finding: Finding, config: Config) -> dict[str, str]:
-    suite = PROBE_SUITE_OBJECTS.get(finding.failure.suite)
+    suite = PROBE_SUITES.get(finding.failure.suite)
     if suite is None:
         return {}
     lines = {}
     for name, target in config.targets.items():
         probe = target.probes.get(suite.name)
         if probe is not None and finding.example.input is not None:
-            lines[name] = suite.shell_line(finding.example.input, probe)
+            lines[name] = shell_line(suite, finding.example.input, probe)
     return lines
 
 
@@ -356,20 +339,14 @@ def replay(
     if not reproducers:
         raise HarnessError("no reproducer files found")
     wanted = {r.suite for r in reproducers}
-    wanted.update(_origin(r.input) for r in reproducers if r.suite == "sessions")
+    wanted.update(_origin(r) for r in reproducers if registry.BY_NAME[r.suite].depends_on)
     names = choose_suite_names(config, sorted(n for n in wanted if n))
     results = []
     with (
         tempfile.TemporaryDirectory(prefix="parity-repro-") as scratch,
         environment(config, names, Path(scratch)) as env,
     ):
-        engine = Engine(
-            suites=env.suites,
-            reference=env.reference,
-            targets=env.targets,
-            settings=EngineSettings(),
-            listeners=env.listeners,
-        )
+        engine = Engine(suites=env.suites, targets=env.targets, settings=EngineSettings())
         try:
             for reproducer in reproducers:
                 result = _replay_one(engine, env, reproducer)
@@ -382,22 +359,29 @@ def replay(
     return results
 
 
-def _origin(case: JsonValue) -> str:
+def _origin(reproducer: repro.Reproducer) -> str:
+    """The suite whose case a derived suite's reproducer replays first."""
+    case = reproducer.input
     origin = case.get("origin") if isinstance(case, dict) else None
-    if origin not in SESSION_ORIGINS:
-        raise HarnessError("a sessions reproducer names the suite its session came from")
+    if origin not in registry.BY_NAME[reproducer.suite].depends_on:
+        raise HarnessError(
+            f"{reproducer.path}: a {reproducer.suite} reproducer names the suite "
+            "its case came from (origin)"
+        )
     return str(origin)
 
 
 def _replay_one(engine: Engine, env: Environment, reproducer: repro.Reproducer) -> CaseResult:
     suite = env.suite(reproducer.suite)
-    if suite.collect is None:
+    if not isinstance(suite, DerivedSuite):
         [result] = engine.check(suite, [reproducer.input])
         return result
     # A session-log finding: run its session again, then check the row it wrote.
     assert isinstance(reproducer.input, dict)
-    engine.check(env.suite(_origin(reproducer.input)), [reproducer.input.get("case")])
-    cases = suite.collect()
+    origin = env.suite(_origin(reproducer))
+    results = engine.check(origin, [reproducer.input.get("case")])
+    produced = [item for r in results if (item := origin.produced(r)) is not None]
+    cases = suite.cases({origin.name: produced})
     if not cases:
         raise HarnessError(f"{reproducer.path}: the session did not run (a 400 writes no row)")
     [result] = engine.check(suite, cases[-1:])

@@ -34,6 +34,9 @@ from typing import Any, Final
 
 import httpx
 
+from harness import defaults
+from harness.errors import HarnessError
+
 PACKAGE_ROOT: Final = Path(__file__).resolve().parents[1]
 REPO_ROOT: Final = PACKAGE_ROOT
 HOST: Final = "127.0.0.1"
@@ -42,11 +45,10 @@ STATE_VERSION: Final = 1
 DEFAULT_HEALTH_TIMEOUT_S: Final = 30.0
 DEFAULT_STOP_GRACE_S: Final = 5.0
 DEFAULT_BUILD_TIMEOUT_S: Final = 1800.0
-DEFAULT_UPSTREAM_TIMEOUT_MS: Final = 120_000
 LOG_TAIL_LINES: Final = 40
 
 
-class StackError(RuntimeError):
+class StackError(HarnessError):
     """A stack could not be built, started or stopped; the message says why."""
 
 
@@ -262,7 +264,7 @@ def start(
     roster: Path,
     session_log: Path | None = None,
     log_dir: Path,
-    upstream_timeout_ms: int = DEFAULT_UPSTREAM_TIMEOUT_MS,
+    upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
     env: Mapping[str, str] | None = None,
     detached: bool = False,
@@ -459,7 +461,7 @@ class Stacks:
         upstream_url: str,
         roster: Path,
         session_log: Path | None = None,
-        upstream_timeout_ms: int = DEFAULT_UPSTREAM_TIMEOUT_MS,
+        upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
         health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
         env: Mapping[str, str] | None = None,
     ) -> StackProcess:
@@ -579,7 +581,7 @@ def up(
     ports: Mapping[str, int] | None = None,
     session_log: Path | None = None,
     script: Path | None = None,
-    upstream_timeout_ms: int = DEFAULT_UPSTREAM_TIMEOUT_MS,
+    upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
     build_first: bool = True,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
 ) -> StackState:

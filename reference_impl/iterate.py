@@ -39,11 +39,14 @@ def retry_prompt_after_no_json(original: str) -> str:
     return original + NO_JSON_SUFFIX
 
 
+FAILED_PREFIX: Final = "\n\nPrior attempt failed validation:\n"
+FAILED_SUFFIX: Final = (
+    "\n\nFix the specific issue above and respond with a corrected JSON object."
+)
+
+
 def retry_prompt_after_failure(original: str, error: str) -> str:
-    return (
-        f"{original}\n\nPrior attempt failed validation:\n{error}\n\n"
-        "Fix the specific issue above and respond with a corrected JSON object."
-    )
+    return f"{original}{FAILED_PREFIX}{error}{FAILED_SUFFIX}"
 
 
 class HopError(Exception):

@@ -1,13 +1,14 @@
 """HttpTarget over real sockets: order, concurrency, timeouts, refused
-connections, the session-log reader and the runtime dispatcher."""
+connections, close, the session-log reader and the runtime dispatcher."""
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness.errors import TargetError
-from harness.model import DivergenceClass, JsonValue, Observation
+from harness.model import DivergenceClass, JsonValue, Observation, Session
 from harness.targets.http import HttpRequest, HttpTarget, LogLookup, RuntimeTarget
 
 
@@ -24,6 +25,11 @@ class _Server(ThreadingHTTPServer):
     in_flight = 0
     most = 0
     lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that left (a timeout, a closed target) is expected here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,21 +79,23 @@ def url_of(server: _Server) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def post(path: str) -> Any:
+def post(path: str | Callable[[JsonValue], str]) -> Any:
     def build(target: str, case: JsonValue) -> HttpRequest:
         return HttpRequest(
             "POST",
             path(case) if callable(path) else path,
             content=json.dumps(case).encode(),
             headers={"x-trace": f"{target}-{case}"},
-            extra={"case": case},
-            after=lambda: {"after": f"{target} saw {case}"},
+            session=f"s-{case}",
+            model_calls=lambda: [f"{target} saw {case}"],
         )
 
     return build
 
 
-def test_a_batch_comes_back_in_order_with_status_body_and_extra(server: _Server) -> None:
+def test_a_batch_comes_back_in_order_with_status_body_headers_and_session(
+    server: _Server,
+) -> None:
     target = HttpTarget("rust", url_of(server), {"s": post(lambda c: f"/created?{c}")})
     try:
         observations = target.run_batch("s", list(range(20)))
@@ -101,10 +109,21 @@ def test_a_batch_comes_back_in_order_with_status_body_and_extra(server: _Server)
             "body": str(number),
             "trace": f"rust-{number}",
         }
-        assert observation.extra["case"] == number
-        assert observation.extra["after"] == f"rust saw {number}"
-        assert observation.extra["headers"] == {"content-type": "application/json"}
+        assert observation.session == Session(f"s-{number}", model_calls=(f"rust saw {number}",))
+        assert observation.headers == {"content-type": "application/json"}
         assert observation.infra is None
+
+
+def test_a_request_without_a_session_has_none(server: _Server) -> None:
+    def build(target: str, case: JsonValue) -> HttpRequest:
+        return HttpRequest("POST", "/x", content=b"{}")
+
+    target = HttpTarget("go", url_of(server), {"s": build})
+    try:
+        [observation] = target.run_batch("s", [1])
+    finally:
+        target.close()
+    assert observation.status == 200 and observation.session is None
 
 
 def test_no_more_than_concurrency_requests_are_in_flight(server: _Server) -> None:
@@ -141,7 +160,23 @@ def test_a_timeout_is_an_infrastructure_observation(server: _Server) -> None:
     assert observation.infra.kind is DivergenceClass.TIMEOUT
     assert observation.infra.message.startswith(f"rust: POST {url_of(server)}/slow/1 ")
     assert "0.2s" in observation.infra.message
-    assert observation.extra["after"] == "rust saw x"
+    assert observation.session == Session("s-x", model_calls=("rust saw x",))
+
+
+def test_a_failed_request_keeps_its_session_when_the_calls_cannot_be_read() -> None:
+    def unreadable() -> list[JsonValue]:
+        raise RuntimeError("the model is gone")
+
+    def build(target: str, case: JsonValue) -> HttpRequest:
+        return HttpRequest("POST", "/x", session="s-1", model_calls=unreadable)
+
+    target = HttpTarget("rust", "http://127.0.0.1:9", {"s": build})  # discard: refused
+    try:
+        [observation] = target.run_batch("s", [1])
+    finally:
+        target.close()
+    assert observation.infra is not None
+    assert observation.session == Session("s-1", model_calls=None)
 
 
 def test_a_dropped_connection_is_a_crash(server: _Server) -> None:
@@ -188,6 +223,32 @@ def test_close_is_idempotent_and_final(server: _Server) -> None:
         HttpTarget("go", url_of(server), {}).run_batch("other", [1])
 
 
+def test_close_ends_requests_in_flight_and_leaves_no_thread(server: _Server) -> None:
+    target = HttpTarget("go", url_of(server), {"s": post("/slow/2")}, concurrency=2)
+    futures = target.submit("s", [1, 2, 3])
+    assert futures is not None
+    time.sleep(0.2)  # two in flight, one waiting for the gate
+    started = time.monotonic()
+    target.close()
+    assert time.monotonic() - started < 1
+    assert all(future.cancelled() for future in futures)
+    assert "parity-http" not in [t.name for t in threading.enumerate()]
+
+
+def test_http_targets_of_a_process_share_one_event_loop_thread(server: _Server) -> None:
+    targets = [HttpTarget(name, url_of(server), {"s": post("/x")}) for name in ("a", "b", "c")]
+    try:
+        for target in targets:
+            assert target.run_batch("s", [1])[0].status == 200
+        assert [t.name for t in threading.enumerate()].count("parity-http") == 1
+        targets[0].close()  # the others still send
+        assert targets[1].run_batch("s", [2])[0].status == 200
+    finally:
+        for target in targets:
+            target.close()
+    assert "parity-http" not in [t.name for t in threading.enumerate()]
+
+
 def key_of(line: str) -> str | None:
     try:
         value = json.loads(line)
@@ -214,7 +275,8 @@ def test_the_session_log_reader_sees_only_new_whole_lines(tmp_path: Path) -> Non
         '{"k": "b"}',
         "",  # half a line is not a row yet
     ]
-    assert observations[0].extra == {"log": str(log)}
+    assert observations[0].log == str(log)
+    assert observations[0].session is None and not observations[0].headers
     with log.open("a", encoding="utf-8") as handle:
         handle.write("}\n")
     [c] = target.run_batch("sessions", ["c"])
@@ -227,7 +289,7 @@ def test_a_runtime_dispatches_each_suite_to_its_part(server: _Server) -> None:
         name = "rust"
         closed = 0
 
-        def run_batch(self, suite: str, cases: list[JsonValue]) -> list[Observation]:
+        def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
             return [Observation("rust", f"probe {case}") for case in cases]
 
         def close(self) -> None:

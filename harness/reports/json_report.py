@@ -75,6 +75,7 @@ def _suite_json(suite: SuiteSummary) -> Report:
         "errors": len(suite.errors),
         "elapsed_s": float(suite.elapsed_s),
         "targets": list(suite.targets),
+        **({"traceback": suite.traceback} if suite.traceback is not None else {}),
     }
 
 

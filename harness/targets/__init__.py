@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from harness.targets.base import Target
+from harness.targets.base import StreamingTarget, Target
 from harness.targets.probe import ProbeTarget
-from harness.targets.reference import ReferenceTarget
 
-__all__ = ["ProbeTarget", "ReferenceTarget", "Target"]
+__all__ = ["ProbeTarget", "StreamingTarget", "Target"]

@@ -4,7 +4,8 @@ reference and (for live surfaces) HTTP services alike."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from concurrent.futures import Future
+from typing import Protocol, runtime_checkable
 
 from harness.model import JsonValue, Observation
 
@@ -19,4 +20,14 @@ class Target(Protocol):
 
     def close(self) -> None:
         """Stop everything this target started. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class StreamingTarget(Target, Protocol):
+    """A target that answers case by case; checked with ``isinstance``."""
+
+    def submit(self, suite: str, cases: Sequence[JsonValue]) -> list[Future[Observation]] | None:
+        """Start the batch and return at once: one future per case, in order,
+        each done when its observation is in (None: this suite does not stream)."""
         ...

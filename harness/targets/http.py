@@ -2,12 +2,15 @@
 
 ``HttpTarget`` sends each case of a batch as one request, ``concurrency`` at a
 time, from its own ``httpx.AsyncClient`` on an event loop thread that the
-targets of a process share, so a batch is as concurrent as the service allows
-while the engine stays synchronous. ``submit`` returns one future per case, so
-the engine compares early answers while later ones are still in flight. What
-a request is depends on the suite: a ``RequestBuilder`` turns (target name,
-case) into an ``HttpRequest``. A suite may instead read the target's session
-log (``LogLookup``): the rows written for one session.
+targets of a process share (``background.SharedBackground``), so a batch is
+as concurrent as the service allows while the engine stays synchronous.
+``submit`` returns one future per case, so the engine compares early answers
+while later ones are still in flight. What a request is depends on the suite:
+a ``RequestBuilder`` turns (target name, case) into an ``HttpRequest``; a
+request that runs a live session names it (``session``) and can read the
+model calls it made (``model_calls``), which the observation carries as a
+``Session``. A suite may instead read the target's session log
+(``LogLookup``): the rows written for one session.
 
 A request that gets no HTTP answer (connection refused or reset, a timeout)
 is an ``Observation`` with ``infra`` set, whose message names the target, the
@@ -17,40 +20,44 @@ exception, and never counted as parity.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Final
 
+import anyio
 import httpx
 
+from harness.background import Lease, SharedBackground
 from harness.errors import TargetError
-from harness.model import DivergenceClass, InfraError, JsonValue, Observation
-from harness.targets.base import Target
+from harness.model import DivergenceClass, InfraError, JsonValue, Observation, Session
+from harness.targets.base import StreamingTarget, Target
 
-_T = TypeVar("_T")
-
-# The response headers a suite may look at (kept in ``Observation.extra``).
+# The response headers a suite may look at (kept in ``Observation.headers``).
 KEPT_HEADERS: Final = ("content-type",)
 BODY_LIMIT: Final = 4 * 1024 * 1024  # bytes kept of one response body
+
+# The event loop every HttpTarget of the process sends its requests from.
+_LOOP: Final = SharedBackground("parity-http")
 
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One request; ``after`` runs once the answer is in and adds to ``extra``."""
+    """One request. ``session``: the live session it runs (None: none);
+    ``model_calls`` reads, once the answer is in, the calls that session made
+    to the model (the observation's ``Session.model_calls``)."""
 
     method: str
     path: str
     content: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
-    extra: Mapping[str, JsonValue] = field(default_factory=dict)
-    after: Callable[[], Mapping[str, JsonValue]] | None = None
+    session: str | None = None
+    model_calls: Callable[[], Sequence[JsonValue]] | None = None
 
 
 RequestBuilder = Callable[[str, JsonValue], HttpRequest]
@@ -123,6 +130,14 @@ class SessionLog:
         return not isinstance(row, dict) or row.get("daemon") == self.daemon
 
 
+@dataclass(frozen=True)
+class _Client:
+    """What one target sends with, made on the loop's thread."""
+
+    http: httpx.AsyncClient
+    gate: anyio.Semaphore  # at most ``concurrency`` requests in flight
+
+
 class HttpTarget:
     """A runtime's HTTP service: one request per case, ``concurrency`` at a time."""
 
@@ -147,24 +162,26 @@ class HttpTarget:
         self.timeout_s = timeout_s
         self.liveness = liveness
         self.session_log = SessionLog(session_log, daemon) if session_log is not None else None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._gate: asyncio.Semaphore | None = None
-        self._pending: set[concurrent.futures.Future[Observation]] = set()
+        self._lease: Lease | None = None
+        self._client: _Client | None = None
         self._lock = threading.Lock()
         self._closed = False
 
     # -- the event loop ----------------------------------------------------------
 
-    def _started(self) -> asyncio.AbstractEventLoop:
+    def _started(self) -> tuple[Lease, _Client]:
         with self._lock:
             if self._closed:
                 raise TargetError(f"{self.name}: the target is closed")
-            if self._loop is None:
-                loop = _SharedLoop.acquire()
-                self._client = _call(loop, _client(self.concurrency, self.timeout_s))
-                self._loop = loop
-            return self._loop
+            if self._lease is None or self._client is None:
+                lease = _LOOP.acquire()
+                try:
+                    self._client = lease.run(_open, self.concurrency, self.timeout_s)
+                except BaseException:
+                    lease.release()
+                    raise
+                self._lease = lease
+            return self._lease, self._client
 
     # -- Target ------------------------------------------------------------------
 
@@ -174,9 +191,7 @@ class HttpTarget:
             return [self._log_rows(route, case) for case in cases]
         return [future.result() for future in self._submit(route, cases)]
 
-    def submit(
-        self, suite: str, cases: Sequence[JsonValue]
-    ) -> list[concurrent.futures.Future[Observation]] | None:
+    def submit(self, suite: str, cases: Sequence[JsonValue]) -> list[Future[Observation]] | None:
         """Send the batch and return at once: one future per case, in order,
         each done when its answer is in (None: this suite does not stream)."""
         route = self._route(suite)
@@ -192,60 +207,50 @@ class HttpTarget:
 
     def _submit(
         self, build: RequestBuilder, cases: Sequence[JsonValue]
-    ) -> list[concurrent.futures.Future[Observation]]:
+    ) -> list[Future[Observation]]:
         requests = [build(self.name, case) for case in cases]
-        loop = self._started()
-        futures = [asyncio.run_coroutine_threadsafe(self._gated(r), loop) for r in requests]
-        with self._lock:
-            self._pending.update(futures)
-        for future in futures:
-            future.add_done_callback(self._pending.discard)
-        return futures
+        lease, client = self._started()
+        # The client goes with each request: close() may drop it meanwhile.
+        return [lease.submit(self._send, client, request) for request in requests]
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            loop, client = self._loop, self._client
-            self._loop = self._client = None
-        if loop is None:
+            lease, client = self._lease, self._client
+            self._lease = self._client = None
+        if lease is None:
             return
-        for future in list(self._pending):  # requests still in flight end now
-            future.cancel()
-        with contextlib.suppress(Exception):
+        lease.cancel()  # requests still in flight end now
+        try:
             if client is not None:
-                asyncio.run_coroutine_threadsafe(_shutdown(client), loop).result(5)
-        _SharedLoop.release()
+                with contextlib.suppress(Exception):
+                    lease.run(client.http.aclose, timeout=5)
+        finally:
+            lease.release()
 
     # -- requests ------------------------------------------------------------------
 
-    async def _gated(self, request: HttpRequest) -> Observation:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.concurrency)  # on the loop's thread
-        async with self._gate:
-            return await self._send(request)
-
-    async def _send(self, request: HttpRequest) -> Observation:
-        client = self._client
-        assert client is not None
+    async def _send(self, client: _Client, request: HttpRequest) -> Observation:
         url = self.url + request.path
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                response = await client.request(
-                    request.method, url, content=request.content, headers=dict(request.headers)
-                )
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            return self._failed(request, DivergenceClass.TIMEOUT, url, exc, started)
-        except httpx.HTTPError as exc:
-            return self._failed(request, DivergenceClass.CRASH, url, exc, started)
-        elapsed = (time.perf_counter() - started) * 1000
-        extra: dict[str, JsonValue] = dict(request.extra)
-        extra["headers"] = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
-        if request.after is not None:
-            extra.update(request.after())
+        async with client.gate:
+            started = time.perf_counter()
+            try:
+                with anyio.fail_after(self.timeout_s):
+                    response = await client.http.request(
+                        request.method, url, content=request.content, headers=dict(request.headers)
+                    )
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                return self._failed(request, DivergenceClass.TIMEOUT, url, exc, started)
+            except httpx.HTTPError as exc:
+                return self._failed(request, DivergenceClass.CRASH, url, exc, started)
         body = response.content[:BODY_LIMIT].decode("utf-8", errors="replace")
         return Observation(
-            self.name, body, status=response.status_code, elapsed_ms=elapsed, extra=extra
+            self.name,
+            body,
+            status=response.status_code,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            headers={h: response.headers[h] for h in KEPT_HEADERS if h in response.headers},
+            session=_session(request),
         )
 
     def _failed(
@@ -262,16 +267,12 @@ class HttpTarget:
         gone = self.liveness() if self.liveness is not None else None
         if gone:
             message += f"; {gone}"
-        extra = dict(request.extra)
-        if request.after is not None:
-            with contextlib.suppress(Exception):
-                extra.update(request.after())
         return Observation(
             self.name,
             None,
             infra=InfraError(kind, message),
             elapsed_ms=(time.perf_counter() - started) * 1000,
-            extra=extra,
+            session=_session(request, failed=True),
         )
 
     # -- the session log -------------------------------------------------------------
@@ -280,7 +281,24 @@ class HttpTarget:
         if self.session_log is None:
             raise TargetError(f"{self.name}: no session_log configured")
         lines = self.session_log.rows(lookup.key(case), lookup.row_key)
-        return Observation(self.name, "\n".join(lines), extra={"log": str(self.session_log.path)})
+        return Observation(self.name, "\n".join(lines), log=str(self.session_log.path))
+
+
+def _session(request: HttpRequest, *, failed: bool = False) -> Session | None:
+    """The session a request ran, with its model calls. After a failed request
+    they are kept when they can be read (the infra error is the news); after an
+    answer, failing to read them is a harness bug and raises."""
+    if request.session is None:
+        return None
+    if request.model_calls is None:
+        return Session(request.session)
+    try:
+        calls: tuple[JsonValue, ...] | None = tuple(request.model_calls())
+    except Exception:
+        if not failed:
+            raise
+        calls = None
+    return Session(request.session, model_calls=calls)
 
 
 def _describe(exc: BaseException) -> str:
@@ -288,72 +306,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-class _SharedLoop:
-    """One event loop thread for every HttpTarget of the process: the targets
-    of a run share it, as one asyncio program driving several clients would,
-    so that they add one thread, not one each, to the scripted model's."""
-
-    _lock = threading.Lock()
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _users = 0
-
-    @classmethod
-    def acquire(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                thread = threading.Thread(
-                    target=_serve_loop, args=(loop, ready), name="parity-http", daemon=True
-                )
-                thread.start()
-                ready.wait()
-                cls._loop, cls._thread = loop, thread
-            cls._users += 1
-            return cls._loop
-
-    @classmethod
-    def release(cls) -> None:
-        with cls._lock:
-            cls._users -= 1
-            if cls._users > 0 or cls._loop is None or cls._thread is None:
-                return
-            loop, thread = cls._loop, cls._thread
-            cls._loop = cls._thread = None
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-
-
-def _call(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> _T:
-    return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-
-def _serve_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-    asyncio.set_event_loop(loop)
-    loop.call_soon(ready.set)
-    try:
-        loop.run_forever()
-    finally:
-        with contextlib.suppress(Exception):
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-
-async def _client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
+async def _open(concurrency: int, timeout_s: float) -> _Client:
     # trust_env=False: a proxy from the environment must not intercept the stacks.
-    return httpx.AsyncClient(
+    http = httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_s),
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         trust_env=False,
     )
-
-
-async def _shutdown(client: httpx.AsyncClient) -> None:
-    await client.aclose()
+    return _Client(http, anyio.Semaphore(concurrency))
 
 
 class RuntimeTarget:
@@ -367,11 +327,9 @@ class RuntimeTarget:
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
         return self._part(suite).run_batch(suite, cases)
 
-    def submit(
-        self, suite: str, cases: Sequence[JsonValue]
-    ) -> list[concurrent.futures.Future[Observation]] | None:
-        submit = getattr(self._part(suite), "submit", None)
-        return submit(suite, cases) if submit is not None else None
+    def submit(self, suite: str, cases: Sequence[JsonValue]) -> list[Future[Observation]] | None:
+        part = self._part(suite)
+        return part.submit(suite, cases) if isinstance(part, StreamingTarget) else None
 
     def _part(self, suite: str) -> Target:
         part = self.parts.get(suite)

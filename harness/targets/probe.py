@@ -283,8 +283,9 @@ class ProbeTarget:
         if _one_json_value(text):
             # The protocol has no exit status: a probe may print its
             # {"error": ...} answer and exit 1. It answered; keep the status.
-            extra = {"exit_code": proc.returncode}
-            return Observation(self.name, text, stderr=err, elapsed_ms=elapsed, extra=extra)
+            return Observation(
+                self.name, text, stderr=err, elapsed_ms=elapsed, exit_code=proc.returncode
+            )
         return Observation(
             self.name,
             None,

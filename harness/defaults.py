@@ -1,0 +1,25 @@
+"""Every default value of the harness, once: the CLI, the config loader, the
+runner, the stacks and the engine read them here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Cases per suite for each profile (``--profile``).
+PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}
+PROFILE: Final = "quick"
+
+# Probe programs and HTTP targets (parity.toml may override each per target).
+PROBE_TIMEOUT_S: Final = 5.0
+HTTP_TIMEOUT_S: Final = 30.0
+HTTP_CONCURRENCY: Final = 8
+
+# The daemons' upstream (model) timeout: their own default, used for a
+# configured deployment, and the embedded default's short one, so that a
+# scripted hang costs two seconds, not two minutes.
+UPSTREAM_TIMEOUT_MS: Final = 120_000
+EMBEDDED_UPSTREAM_TIMEOUT_MS: Final = 2000
+
+# Where a run writes, relative to the project (or the config's folder).
+REPORT_DIR: Final = "parity-report"
+DATABASE_DIR: Final = ".parity/hypothesis"
