@@ -41,15 +41,14 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import stacks  # noqa: E402
+from harness import defaults, stacks  # noqa: E402
 from harness.engine import Engine, EngineSettings  # noqa: E402
-from harness.live_suites import Instance, LiveSuites  # noqa: E402
 from harness.mock_llm import ScriptedModelServer  # noqa: E402
 from harness.model import RunSummary  # noqa: E402
-from harness.runner import DEFAULT_UPSTREAM_TIMEOUT_MS  # noqa: E402
 from harness.strategies import iterate_scenarios  # noqa: E402
+from harness.suites.catalog import LiveSuites  # noqa: E402
+from harness.suites.live import Instance  # noqa: E402
 from harness.targets.http import HttpTarget  # noqa: E402
-from harness.targets.reference import ReferenceTarget  # noqa: E402
 from reference_impl.roster import load_roster  # noqa: E402
 
 ROSTER = ROOT / "fixtures" / "roster.jsonl"
@@ -109,17 +108,14 @@ def harness_run(
     suite = live.suites["iterate"]
     engine = Engine(
         suites=[suite],
-        reference=ReferenceTarget({"iterate": suite.reference}),
         targets=targets,
         settings=EngineSettings(max_examples=sessions, shrink=False, database=None),
-        listeners=[live.ledger],
     )
     try:
         summary = engine.run()
     finally:
         for target in targets:
             target.close()
-    live.ledger.collect()  # the rows are not checked here
     return summary.suites[0].elapsed_s, summary
 
 
@@ -147,10 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 upstream_url=server.url(name),
                 roster=ROSTER,
                 session_log=Path(scratch) / f"{name}.jsonl",
-                upstream_timeout_ms=DEFAULT_UPSTREAM_TIMEOUT_MS,
+                upstream_timeout_ms=defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS,
             ).url
         live = LiveSuites(
-            server.model, roster, upstream_timeout_s=DEFAULT_UPSTREAM_TIMEOUT_MS / 1000
+            server.model, roster, upstream_timeout_s=defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS / 1000
         )
         cases = generated_cases(args.sessions)
         for round_number in range(1, args.rounds + 1):
@@ -160,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bare_s = asyncio.run(bare_loop(urls, prepared, args.concurrency))
             bare_cpu = time.process_time() - cpu
             for instances in prepared.values():
-                live._release(list(instances))
+                for instance in instances:
+                    live.sessions.forget(instance)
             # (b) the harness's iterate suite.
             cpu = time.process_time()
             suite_s, summary = harness_run(live, urls, args.sessions, args.concurrency)
@@ -192,7 +189,7 @@ def report(args: argparse.Namespace, rows: list[tuple[float, float, float, float
         f"- machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}",
         "- stacks: rust-gateway and go-validatord (release builds), both behind one in-process "
-        f"scripted model, upstream timeout {DEFAULT_UPSTREAM_TIMEOUT_MS} ms",
+        f"scripted model, upstream timeout {defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS} ms",
         f"- load: {args.sessions} sessions per stack per side and round, concurrency "
         f"{args.concurrency} per stack, both stacks at once",
         "- bare: pre-generated scenarios, scripts registered up front, posted by asyncio + httpx; "

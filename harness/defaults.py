@@ -20,6 +20,12 @@ HTTP_CONCURRENCY: Final = 8
 UPSTREAM_TIMEOUT_MS: Final = 120_000
 EMBEDDED_UPSTREAM_TIMEOUT_MS: Final = 2000
 
+# The sample stacks: how long a build, a start (until /health answers) and
+# a graceful stop may take.
+STACK_BUILD_TIMEOUT_S: Final = 1800.0
+STACK_HEALTH_TIMEOUT_S: Final = 30.0
+STACK_STOP_GRACE_S: Final = 5.0
+
 # Where a run writes, relative to the project (or the config's folder).
 REPORT_DIR: Final = "parity-report"
 DATABASE_DIR: Final = ".parity/hypothesis"

@@ -42,9 +42,6 @@ REPO_ROOT: Final = PACKAGE_ROOT
 HOST: Final = "127.0.0.1"
 STATE_VERSION: Final = 1
 
-DEFAULT_HEALTH_TIMEOUT_S: Final = 30.0
-DEFAULT_STOP_GRACE_S: Final = 5.0
-DEFAULT_BUILD_TIMEOUT_S: Final = 1800.0
 LOG_TAIL_LINES: Final = 40
 
 
@@ -127,7 +124,7 @@ def staleness(spec: StackSpec) -> str | None:
 
 
 def build(
-    spec: StackSpec, force: bool = False, *, timeout_s: float = DEFAULT_BUILD_TIMEOUT_S
+    spec: StackSpec, force: bool = False, *, timeout_s: float = defaults.STACK_BUILD_TIMEOUT_S
 ) -> BuildResult:
     """Build when forced, or when the binary is missing or older than a source."""
     reason = "forced" if force else staleness(spec)
@@ -205,7 +202,7 @@ class StackProcess:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
-    def stop(self, grace_s: float = DEFAULT_STOP_GRACE_S) -> int:
+    def stop(self, grace_s: float = defaults.STACK_STOP_GRACE_S) -> int:
         """SIGTERM the process group, SIGKILL it after ``grace_s``; returns the exit code."""
         if self.popen.poll() is None:
             self._signal(signal.SIGTERM)
@@ -265,7 +262,7 @@ def start(
     session_log: Path | None = None,
     log_dir: Path,
     upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
-    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    health_timeout_s: float = defaults.STACK_HEALTH_TIMEOUT_S,
     env: Mapping[str, str] | None = None,
     detached: bool = False,
 ) -> StackProcess:
@@ -309,7 +306,7 @@ def launch(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     detached: bool = False,
-    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    health_timeout_s: float = defaults.STACK_HEALTH_TIMEOUT_S,
 ) -> StackProcess:
     """Spawn any daemon that serves ``GET /health`` on ``port`` and wait for it."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -462,7 +459,7 @@ class Stacks:
         roster: Path,
         session_log: Path | None = None,
         upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
-        health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+        health_timeout_s: float = defaults.STACK_HEALTH_TIMEOUT_S,
         env: Mapping[str, str] | None = None,
     ) -> StackProcess:
         if spec.name in self.processes:
@@ -583,7 +580,7 @@ def up(
     script: Path | None = None,
     upstream_timeout_ms: int = defaults.UPSTREAM_TIMEOUT_MS,
     build_first: bool = True,
-    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    health_timeout_s: float = defaults.STACK_HEALTH_TIMEOUT_S,
 ) -> StackState:
     """Start the stacks detached, each with its own scripted model, and record them.
 
@@ -705,7 +702,7 @@ def _status_of(client: httpx.Client, record: ProcessRecord) -> ProcessStatus:
 
 
 def down(
-    state_dir: Path | None = None, *, grace_s: float = DEFAULT_STOP_GRACE_S
+    state_dir: Path | None = None, *, grace_s: float = defaults.STACK_STOP_GRACE_S
 ) -> list[StoppedProcess]:
     """``parity stacks down``: SIGTERM then SIGKILL every recorded process; forget the state."""
     state = read_state(state_dir)

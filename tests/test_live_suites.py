@@ -14,17 +14,13 @@ from hypothesis import strategies as st
 
 from harness import runner, schema_store
 from harness.errors import HarnessError
-from harness.live_suites import (
-    Instance,
-    LiveSuites,
-    compare_iterate,
-    compare_sessions,
-    compare_validate,
-)
 from harness.mock_llm import ScriptedModel
-from harness.model import REFERENCE, DivergenceClass, Observation
+from harness.model import REFERENCE, DivergenceClass, Observation, Session
 from harness.stacks import build, default_specs
 from harness.strategies import fault_scenarios, iterate_scenarios, validate_requests
+from harness.suites.catalog import LiveSuites
+from harness.suites.derived import compare_sessions
+from harness.suites.live import Instance, compare_iterate, compare_validate
 from reference_impl.jsonmodel import dumps
 from reference_impl.roster import load_roster
 from tests.procs import processes_mentioning
@@ -40,9 +36,10 @@ def live() -> LiveSuites:
 
 
 def reference_answer(suites: LiveSuites, case: dict[str, Any]) -> tuple[Instance, Observation]:
-    [instance] = suites.suites["iterate"].prepare([case])  # type: ignore[misc]
-    answer = suites.suites["iterate"].reference(instance)
-    assert isinstance(answer, Observation)
+    suite = suites.suites["iterate"]
+    with suite.executions([case]) as (instance,):
+        answer = suite.reference(instance)
+    assert isinstance(instance, Instance)
     return instance, answer
 
 
@@ -64,7 +61,8 @@ def test_reference_iterate_answers_and_rows_are_schema_valid(case: dict[str, Any
         body = json.loads(answer.text or "")
         assert schema_store.errors(schema, body) == []
         assert body["iterations"] == len(body["history"])
-    row = answer.extra["row"]
+    assert answer.session is not None
+    row = answer.session.row
     assert schema_store.errors("session-record", row) == [], row
     assert row["prompt"].startswith(f"[parity-case:{instance.session}] ")
     assert schema_store.errors("iterate-request", case["request"]) == []
@@ -105,16 +103,20 @@ def obs(
     *,
     target: str = "rust",
     headers: dict[str, str] | None = None,
-    **extra: Any,
+    upstream: list[Any] | None = None,
 ) -> Observation:
-    more = dict(extra)
-    more["headers"] = JSON if headers is None else headers
-    return Observation(target, text, status=status, extra=more)
+    session = Session("s1", model_calls=tuple(upstream)) if upstream is not None else None
+    headers = JSON if headers is None else headers
+    return Observation(target, text, status=status, headers=headers, session=session)
 
 
-def ref(body: Any, status: int = 200, **extra: Any) -> Observation:
+def ref(
+    body: Any, status: int = 200, *, minted: bool = False, upstream: list[Any] | None = None
+) -> Observation:
     text = body if isinstance(body, str) else dumps(body)
-    return Observation(REFERENCE, text, status=status, extra=extra)
+    calls = tuple(upstream) if upstream is not None else None
+    session = Session("s1", model_calls=calls, minted=minted)
+    return Observation(REFERENCE, text, status=status, session=session)
 
 
 SUCCESS = {
@@ -254,13 +256,13 @@ ROW = {
 
 
 def session_ref(row: dict[str, Any], answered: dict[str, Any], minted: bool = True) -> Observation:
-    return Observation(REFERENCE, dumps(row),
-                       extra={"session": "s1", "minted": minted, "answered": answered})  # fmt: skip
+    session = Session("s1", minted=minted, answers=answered)
+    return Observation(REFERENCE, dumps(row), session=session)
 
 
 def row_obs(*rows: dict[str, Any], target: str = "go") -> Observation:
     text = "\n".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in rows)
-    return Observation(target, text, extra={"log": "/logs/go.jsonl"})
+    return Observation(target, text, log="/logs/go.jsonl")
 
 
 def test_sessions_rows_compare_without_volatile_fields_and_free_infra_detail() -> None:
@@ -284,7 +286,7 @@ def test_sessions_rows_compare_without_volatile_fields_and_free_infra_detail() -
 
 def test_sessions_one_row_per_session() -> None:
     reference = session_ref(ROW, {"go": {}})
-    [missing] = compare_sessions(reference, Observation("go", "", extra={"log": "/l"}))
+    [missing] = compare_sessions(reference, Observation("go", "", log="/l"))
     assert (missing.cls, missing.path) == (DivergenceClass.MISSING_FIELD, "$")
     assert "no row for session s1 in /l" in missing.note
     found = compare_sessions(reference, row_obs(ROW, ROW))

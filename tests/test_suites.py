@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from harness import schema_store
 from harness.strategies import model_outputs, render_segments
-from harness.suites import _is_answer
+from harness.suites.probe import _is_answer
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.just({}))
 ANSWERS = st.one_of(

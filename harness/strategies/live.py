@@ -1,13 +1,23 @@
 """Hypothesis strategies for the live suites: /v1/validate request bodies and
 /v1/iterate scenarios (a request, a trace header, the model's scripted replies).
+
+Every choice is a native Hypothesis draw, and every menu lists its plainest
+option first: Hypothesis shrinks ``sampled_from`` towards the first element,
+integers towards the lower bound, booleans towards ``False`` and lists towards
+fewer elements. The engine shrinks live cases with Hypothesis alone, so every
+case drawn here is admissible by construction (an iterate request valid
+against ``schemas/iterate-request.json``, replies ``Reply.from_json`` reads,
+a trace header name that is an HTTP token).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
 from typing import Any, Final
 
 from hypothesis import strategies as st
@@ -17,8 +27,8 @@ from hypothesis import strategies as st
 #
 # They are written against the fixture roster (fixtures/roster.jsonl): the
 # workers below are its facts, so that generated fills are often valid, and
-# invalid in one named way when not. Against another roster the same cases
-# still run; they are simply rejected more often.
+# invalid in named ways when not. Against another roster the same cases still
+# run; they are simply rejected more often.
 #
 # Every case is plain JSON (reproducers store it). A scenario carries its
 # model replies as script entries (``harness.mock_llm.Reply.from_json``) and a
@@ -36,15 +46,67 @@ FILL_CONTEXTS: Final = (
 )
 ROSTER_IDS: Final = tuple(f"W-{i}" for i in range(1, 13))
 AVAILABLE_IDS: Final = ("W-1", "W-2", "W-3", "W-4", "W-6", "W-7", "W-8", "W-9", "W-10", "W-12")
-# For each way a fill can be wrong, a worker that is wrong that way for the
-# Toledo/OH/Welder context (the others get a phantom or a duplicate instead).
-_WRONG_FOR_TOLEDO_WELDER: Final = {
-    "city": "W-1",  # Louisville
-    "state": "W-6",  # MI
-    "role": "W-4",  # Electrician
-    "unavailable": "W-5",
+# id -> (city, state, role, available), as in the fixture roster.
+_WORKERS: Final = {
+    "W-1": ("Louisville", "KY", "Welder", True),
+    "W-2": ("Toledo", "OH", "Welder", True),
+    "W-3": ("Toledo", "OH", "Welder", True),
+    "W-4": ("Toledo", "OH", "Electrician", True),
+    "W-5": ("Toledo", "OH", "Welder", False),
+    "W-6": ("Toledo", "MI", "Welder", True),
+    "W-7": ("Columbus", "OH", "Forklift Operator", True),
+    "W-8": ("Columbus", "OH", "Forklift Operator", True),
+    "W-9": ("Louisville", "KY", "Electrician", True),
+    "W-10": ("Toledo", "OH", "Welder", True),
+    "W-11": ("Columbus", "OH", "Welder", False),
+    "W-12": ("Louisville", "KY", "Forklift Operator", True),
 }
 _MISSING: Final = object()  # a field left out
+
+# The checks of /v1/validate per kind, in the order they run (docs/decisions.md
+# §1, reference_impl/validate.py): the first one broken is the answer. An order
+# is only tested by a case that breaks two of them, so the strategies below
+# draw sets of these names and build bodies that break them together.
+CHECKS: Final[dict[str, tuple[str, ...]]] = {
+    "fill": (
+        "$", "kind", "context", "context.target_count", "context.city", "context.state",
+        "context.role", "artifact", "artifact.fills", "fills[i]", "fills[i].candidate_id",
+        "count", "duplicate", "phantom", "consistency.city", "consistency.state",
+        "consistency.role", "unavailable",
+    ),
+    "email": (
+        "$", "kind", "context", "context.candidate_id", "artifact", "artifact.candidate_id",
+        "artifact.subject", "artifact.body", "subject.length", "consistency.candidate_id",
+        "phantom",
+    ),
+    "playbook": (
+        "$", "kind", "artifact", "artifact.title", "artifact.steps", "steps.count", "steps[i]",
+    ),
+}  # fmt: skip
+# Adjacent checks no body breaks together: the second is a rule about the
+# elements or the length of an array that the first says is not there.
+UNREACHABLE_PAIRS: Final = frozenset(
+    {("artifact.fills", "fills[i]"), ("artifact.steps", "steps.count")}
+)
+# The checks an /v1/iterate artifact can break: its context is the scenario's
+# (always well-formed) and extract_json only ever yields an object.
+ARTIFACT_CHECKS: Final = {
+    kind: checks[checks.index("artifact") + 1 :] for kind, checks in CHECKS.items()
+}
+# Checks past the shape: what a well-formed artifact can still get wrong.
+_SEMANTIC: Final = frozenset(
+    {
+        "count", "duplicate", "phantom", "consistency.city", "consistency.state",
+        "consistency.role", "unavailable", "consistency.candidate_id",
+    }
+)  # fmt: skip
+_WORKER_FAULTS: Final = ("consistency.city", "consistency.state", "consistency.role", "unavailable")
+_WORKER_SET: Final = frozenset(_WORKER_FAULTS)
+
+
+def adjacent_pairs(checks: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The pairs of adjacent checks that one body can break together."""
+    return tuple(pair for pair in pairwise(checks) if pair not in UNREACHABLE_PAIRS)
 
 
 def _case_id(prefix: str, case: dict[str, Any]) -> str:
@@ -57,139 +119,417 @@ def _put(obj: dict[str, Any], key: str, value: object) -> None:
         obj[key] = value
 
 
+def _set(obj: dict[str, Any], key: str, value: object) -> None:
+    """Like ``_put``, but a missing value removes the key."""
+    if value is _MISSING:
+        obj.pop(key, None)
+    else:
+        obj[key] = value
+
+
+# -- how many faults, and which ------------------------------------------------------
+
+Faults = frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Menu:
+    """Draws the set of checks one case breaks: none, one, two adjacent ones,
+    or two such pairs. The modes are listed plainest first."""
+
+    modes: st.SearchStrategy[str]
+    single: st.SearchStrategy[str]
+    pair: st.SearchStrategy[tuple[str, str]]
+    several: st.SearchStrategy[tuple[tuple[str, str], tuple[str, str]]]
+
+    def faults(self, draw: st.DrawFn) -> Faults:
+        mode = draw(self.modes)
+        if mode == "single":
+            return frozenset({draw(self.single)})
+        if mode == "pair":
+            return frozenset(draw(self.pair))
+        if mode == "several":
+            first, second = draw(self.several)
+            return frozenset({*first, *second})
+        return frozenset()
+
+
+def _menu(
+    checks: tuple[str, ...],
+    modes: tuple[str, ...],
+    *,
+    singles: tuple[str, ...] | None = None,
+    pairs: tuple[tuple[str, str], ...] | None = None,
+) -> _Menu:
+    pair = st.sampled_from(pairs or adjacent_pairs(checks))
+    return _Menu(
+        modes=st.sampled_from(modes),
+        single=st.sampled_from(singles or checks),
+        pair=pair,
+        # Two adjacent pairs: more pairs broken per case, and orders between
+        # checks further apart (st.lists(unique=True) would favour the first).
+        several=st.tuples(pair, pair),
+    )
+
+
+def _semantic_menu(kind: str, modes: tuple[str, ...]) -> _Menu:
+    """Faults of a well-formed artifact, and the pairs that lead into them."""
+    checks = ARTIFACT_CHECKS[kind]
+    singles = tuple(c for c in checks if c in _SEMANTIC)
+    pairs = tuple(p for p in adjacent_pairs(checks) if p[1] in _SEMANTIC)
+    return _menu(checks, modes, singles=singles or None, pairs=pairs or None)
+
+
+def _shape_menu(kind: str, modes: tuple[str, ...]) -> _Menu:
+    return _menu(tuple(c for c in ARTIFACT_CHECKS[kind] if c not in _SEMANTIC), modes)
+
+
+# -- values that break one check ----------------------------------------------------
+
+_NOT_OBJECTS: Final = st.sampled_from((None, _MISSING, "array", "W-2"))  # "array": [the value]
+_NOT_TEXTS: Final = st.sampled_from((_MISSING, "", 5, None))
+_NOT_ARRAYS: Final = st.sampled_from((_MISSING, "object", "W-2", None))  # "object": {"0": ...}
+_BAD_TARGETS: Final = st.sampled_from((0, _MISSING, -1, 2.0, "2", None, True, 2**64))
+_BAD_KINDS: Final = st.sampled_from(("Fill", _MISSING, "", None, 5, "fills", "playbook ", ["fill"]))
+_PHANTOM_IDS: Final = st.sampled_from(
+    ("W-99", "w-2", " W-2", "W-2 ", "W-0", "W-1\u0000", "W-é", "W-13")
+)
+_NOT_OBJECT_FILLS: Final = st.sampled_from(("id", 5, None, "list"))  # "id": the bare id
+_BAD_ID_FILLS: Final[st.SearchStrategy[dict[str, Any]]] = st.sampled_from(
+    ({"candidate_id": ""}, {"name": "Ada"}, {"candidate_id": 5}, {"candidate_id": None})
+)
+# A context value one character away from the roster's: every worker then disagrees.
+_NEAR_MISSES: Final[tuple[Callable[[str], str], ...]] = (str.lower, lambda v: v + " ")
+_NEAR_MISS: Final = st.sampled_from(_NEAR_MISSES)
+_LONG_SUBJECTS: Final = st.sampled_from(("a" * 201, "😀" * 201, "é" * 201, "x" * 200 + "😀"))
+_NOT_BODIES: Final = st.sampled_from((_MISSING, "", ["x"], None))
+_BAD_STEP_COUNTS: Final = st.sampled_from((0, 21))
+_BAD_STEPS: Final = st.sampled_from(("", 5, None, ["x"]))
+
+
+def _not_object_fill(choice: object, worker: str) -> Any:
+    if choice == "id":
+        return worker
+    return [{"candidate_id": worker}] if choice == "list" else choice
+
+
+def _not_object(value: Any, choice: Any) -> Any:
+    return [value] if choice == "array" else choice
+
+
+def _not_array(value: Any, choice: Any) -> Any:
+    return {"0": value} if choice == "object" else choice
+
+
+def _wrong_for(worker: str, place: tuple[str, str, str]) -> frozenset[str]:
+    """The worker-side checks ``worker`` breaks in a fill for ``place``."""
+    *mine, available = _WORKERS[worker]
+    fields = ("city", "state", "role")
+    wrong = {f"consistency.{f}" for f, a, b in zip(fields, mine, place, strict=True) if a != b}
+    return frozenset(wrong if available else wrong | {"unavailable"})
+
+
+@cache
+def _workers(place_index: int, fault: str, wanted: Faults) -> tuple[tuple[str, ...], bool]:
+    """The workers that break ``fault`` in a fill for the place, and whether
+    they are clean: wrong in no worker-side check before the first one
+    ``wanted``, so that the order of the wanted checks decides the answer.
+    Clean ones only when there are some; those wrong in the fewest other ways
+    first (a single fault stays as single as the roster allows, and
+    shrinking lands there)."""
+    place = FILL_CONTEXTS[place_index][0]
+    found = [w for w in ROSTER_IDS if fault in _wrong_for(w, place)]
+    found.sort(key=lambda w: len(_wrong_for(w, place)))
+    first = min(_WORKER_FAULTS.index(f) for f in wanted)
+    clean = [w for w in found if min(map(_WORKER_FAULTS.index, _wrong_for(w, place))) >= first]
+    return tuple(clean or found), bool(clean)
+
+
+@cache
+def _worker_choice(place_index: int, fault: str, wanted: Faults) -> st.SearchStrategy[str]:
+    return st.sampled_from(_workers(place_index, fault, wanted)[0])
+
+
+@cache
+def _places(wanted: Faults) -> st.SearchStrategy[int]:
+    """Fill contexts for a /v1/validate body breaking the ``wanted`` worker-side
+    checks: where the roster has a clean unavailable worker, when one is
+    wanted (a consistency fault can go to the context's side instead)."""
+    every = range(len(FILL_CONTEXTS))
+    if "unavailable" in wanted:
+        return st.sampled_from([i for i in every if _workers(i, "unavailable", wanted)[1]])
+    return st.sampled_from(every)
+
+
+_OTHER_IDS: Final = {i: st.sampled_from([o for o in ROSTER_IDS if o != i]) for i in ROSTER_IDS}
+
+
+# -- fills --------------------------------------------------------------------------
+
+
+def _bad_fills(
+    draw: st.DrawFn, place_index: int, faults: Faults, context: dict[str, Any] | None
+) -> list[Any]:
+    """One fill per fault an entry can carry, in check order. With a free
+    ``context`` (a /v1/validate body) a consistency fault may sit on the
+    context's side instead: a value that no worker has."""
+    matching = FILL_CONTEXTS[place_index][1]
+    bad: list[Any] = []
+    if "fills[i]" in faults:
+        bad.append(_not_object_fill(draw(_NOT_OBJECT_FILLS), matching[0]))
+    if "fills[i].candidate_id" in faults:
+        bad.append(dict(draw(_BAD_ID_FILLS)))
+    if "phantom" in faults:
+        bad.append({"candidate_id": draw(_PHANTOM_IDS)})
+    wanted = faults & _WORKER_SET
+    for fault in _WORKER_FAULTS:
+        if fault not in faults:
+            continue
+        if _context_side(draw, context, fault, faults, _workers(place_index, fault, wanted)[1]):
+            continue
+        entry = {"candidate_id": draw(_worker_choice(place_index, fault, wanted))}
+        if entry not in bad:  # one worker may be wrong in two ways
+            bad.append(entry)
+    if len(bad) > 1 and draw(st.booleans()):
+        bad.reverse()  # either order of two failing fills is worth testing
+    return bad
+
+
+def _context_side(
+    draw: st.DrawFn, context: dict[str, Any] | None, fault: str, faults: Faults, clean: bool
+) -> bool:
+    """Whether a consistency fault went to the context's side: a value that
+    no worker has (only in a /v1/validate body, whose context is free).
+    Always so when no clean worker shows the fault."""
+    field = fault.removeprefix("consistency.")
+    if context is None or fault == "unavailable" or f"context.{field}" in faults:
+        return False
+    if clean and not draw(st.booleans()):
+        return False
+    context[field] = draw(_NEAR_MISS)(context[field])
+    return True
+
+
+def _with_duplicate(fills: list[Any], good: list[Any], faults: Faults) -> list[Any]:
+    """``fills`` with one id again: the phantom when there is one (a duplicate
+    that is also a phantom), else the first id."""
+    ids = [f for f in fills if isinstance(f, dict) and isinstance(f.get("candidate_id"), str)]
+    ids = [f for f in ids if f["candidate_id"]]
+    phantoms = [f for f in ids if f["candidate_id"] not in _WORKERS]
+    source = phantoms[0] if phantoms and "phantom" in faults else (ids or good)[0]
+    if source not in fills:
+        fills = [source, *fills]
+    return [*fills, dict(source)]
+
+
+def _miscounted(fills: list[Any], matching: tuple[str, ...], target: int) -> list[Any]:
+    """``fills`` with one fill more or less than ``target``."""
+    if len(fills) != target:
+        return fills  # the other faults already changed the count
+    spare = [i for i in matching if {"candidate_id": i} not in fills]
+    if spare:
+        return [*fills, {"candidate_id": spare[0]}]
+    for index, fill in enumerate(fills):
+        if (
+            isinstance(fill, dict)
+            and fill.get("candidate_id") in matching
+            and fills.count(fill) == 1
+        ):
+            return fills[:index] + fills[index + 1 :]
+    return fills[:-1]
+
+
+def _fill_case(
+    draw: st.DrawFn, place_index: int, target: int, faults: Faults, *, free: bool
+) -> tuple[Any, Any]:
+    """(context, artifact) of a fill breaking ``faults``. ``free``: the context
+    may change too (a /v1/validate body); otherwise it is the scenario's."""
+    (city, state, role), matching = FILL_CONTEXTS[place_index]
+    context: dict[str, Any] = {"target_count": target, "city": city, "state": state, "role": role}
+    good: list[Any] = [{"candidate_id": i} for i in matching[:target]]
+    if free and draw(st.booleans()):
+        good[0] = {**good[0], "note": "<&>", "rate": 1.0}  # other keys are allowed
+    bad = _bad_fills(draw, place_index, faults, context if free else None)
+    # The bad fills (and the copy a duplicate adds) take the place of good ones,
+    # so that the count stays right where the target allows.
+    room = target - len(bad) - ("duplicate" in faults)
+    fills = good[: max(0, room)] + bad
+    if "duplicate" in faults:
+        fills = _with_duplicate(fills, good, faults)
+    if free:
+        _free_count(draw, context, fills, faults)
+    if "count" in faults and context.get("target_count") == target:
+        fills = _miscounted(fills, matching, target)
+    artifact: Any = {"fills": fills}
+    if "artifact.fills" in faults:
+        artifact = {}
+        _put(artifact, "fills", _not_array(fills, draw(_NOT_ARRAYS)))
+    if free:
+        return _broken_fill_context(draw, context, faults), _broken_artifact(draw, artifact, faults)
+    return context, artifact
+
+
+def _free_count(draw: st.DrawFn, context: dict[str, Any], fills: list[Any], faults: Faults) -> None:
+    """A /v1/validate context asks for as many fills as there are, or, for a
+    count fault, sometimes for another number (else the fills change)."""
+    if "context.target_count" in faults:
+        _set(context, "target_count", draw(_BAD_TARGETS))
+    elif "count" not in faults:
+        context["target_count"] = max(1, len(fills))
+    elif draw(st.booleans()):
+        n = len(fills)
+        context["target_count"] = n - 1 if n > 1 and draw(st.booleans()) else n + 1
+
+
+def _broken_fill_context(draw: st.DrawFn, context: dict[str, Any], faults: Faults) -> Any:
+    for field in ("city", "state", "role"):
+        if f"context.{field}" in faults:
+            _set(context, field, draw(_NOT_TEXTS))
+    if "context" in faults:
+        return _not_object(context, draw(_NOT_OBJECTS))
+    return context
+
+
+def _broken_artifact(draw: st.DrawFn, artifact: Any, faults: Faults) -> Any:
+    return _not_object(artifact, draw(_NOT_OBJECTS)) if "artifact" in faults else artifact
+
+
+# -- emails and playbooks ------------------------------------------------------------
+
+_SUBJECTS: Final = st.sampled_from(
+    ("Shift offer", "a" * 200, "é" * 200, "<b>&</b>", "e\u0301" * 100, "x" * 199 + "😀")
+)
+_BODIES: Final = st.sampled_from(("Hello, can you work Monday?", "Grüße 😀 <b>"))
+_TITLES: Final = st.sampled_from(("Weld check", "<Admin> & Co", "é" * 300))
+_STEP_COUNTS: Final = st.sampled_from((3, 1, 2, 20))
+_ODD_STEPS: Final = st.sampled_from((None, "😀 weld", "<script>", " "))
+
+
+def _email_case(draw: st.DrawFn, wanted: str, faults: Faults, *, free: bool) -> tuple[Any, Any]:
+    """(context, artifact) of an email breaking ``faults``."""
+    subject, text = (draw(_SUBJECTS), draw(_BODIES)) if free else ("Shift offer", _EMAIL_TEXT)
+    context: Any = {"candidate_id": wanted}
+    artifact: Any = {"candidate_id": wanted, "subject": subject, "body": text}
+    if "phantom" in faults:
+        artifact["candidate_id"] = draw(_PHANTOM_IDS)
+        if free and "consistency.candidate_id" not in faults:
+            context["candidate_id"] = artifact["candidate_id"]  # a phantom and nothing else
+    elif "consistency.candidate_id" in faults:
+        artifact["candidate_id"] = draw(_OTHER_IDS[wanted])
+    if "subject.length" in faults:
+        artifact["subject"] = draw(_LONG_SUBJECTS)
+    for field, values in (("body", _NOT_BODIES), ("subject", _NOT_TEXTS)):
+        if f"artifact.{field}" in faults:
+            _set(artifact, field, draw(values))
+    if "artifact.candidate_id" in faults:
+        _set(artifact, "candidate_id", draw(_NOT_TEXTS))
+    if not free:
+        return context, artifact
+    if "context.candidate_id" in faults:
+        _set(context, "candidate_id", draw(_NOT_TEXTS))
+    if "context" in faults:
+        context = _not_object(context, draw(_NOT_OBJECTS))
+    return context, _broken_artifact(draw, artifact, faults)
+
+
+def _playbook_case(draw: st.DrawFn, faults: Faults, *, free: bool) -> Any:
+    """A playbook artifact breaking ``faults`` (the context is not read)."""
+    if free:
+        artifact: Any = {"title": draw(_TITLES), "steps": _steps(draw, draw(_STEP_COUNTS))}
+    else:
+        artifact = {"title": "Weld check", "steps": list(_PLAYBOOK_STEPS)}
+    if "steps.count" in faults:
+        count = 21 if "steps[i]" in faults else draw(_BAD_STEP_COUNTS)
+        artifact["steps"] = [f"s{i}" for i in range(count)]
+    steps = artifact["steps"]
+    if "steps[i]" in faults:
+        steps[draw(st.integers(0, len(steps) - 1))] = draw(_BAD_STEPS)
+    if "artifact.steps" in faults:
+        _set(artifact, "steps", _not_array(steps, draw(_NOT_ARRAYS)))
+    if "artifact.title" in faults:
+        _set(artifact, "title", draw(_NOT_TEXTS))
+    return _broken_artifact(draw, artifact, faults) if free else artifact
+
+
+def _steps(draw: st.DrawFn, count: int) -> list[Any]:
+    steps: list[Any] = [f"Step {i + 1}" for i in range(count)]
+    odd = draw(_ODD_STEPS)
+    if odd is not None:  # still valid: whitespace is non-empty, markup is text
+        steps[draw(st.integers(0, count - 1))] = odd
+    return steps
+
+
 # -- /v1/validate ------------------------------------------------------------------
 
-_COUNTS: Final = ("n", "n", "n", "n", 1, 2, 3, 0, -1, 2.0, "2", None, _MISSING, True, 2**64)
-_CONTEXT_CHANGES: Final = (
-    None, None, None, None, "drop:city", "empty:city", "lower:city", "space:city", "int:state",
-    "drop:role", "empty:role", "context:null", "context:array", "context:string",
+_NOT_JSON_BODIES: Final = st.sampled_from(
+    (
+        "", " ", "not json", "{", '{"kind": "fill"', "[]", "null", '"fill"', "1", "true",
+        '{"kind": "fill"}x', "NaN", "\ufeff{}", "{'kind': 'fill'}", '{"kind": "fill",}',
+        '{"kind": "playbook", "artifact": {"title": "t", "steps": ["a"]}} {}',
+    )
 )  # fmt: skip
-_FILL_ENTRIES: Final = (
-    "m0", "m1", "m2", "m0", "m1", *ROSTER_IDS, "W-99", "w-2", " W-2", "W-2 ", "", "W-1\u0000",
-    "int", "null", "not-object", "no-id", "extra-keys", "W-é",
-)  # fmt: skip
-_ARTIFACT_CHANGES: Final = (
-    None, None, None, None, None, "artifact:null", "artifact:array", "artifact:missing",
-    "fills:missing", "fills:object", "fills:string", "fills:null",
-)  # fmt: skip
-_BAD_KINDS: Final = ("Fill", "", None, 5, _MISSING, "fills", "playbook ", ["fill"])
-_NOT_JSON_BODIES: Final = (
-    "", " ", "not json", "{", '{"kind": "fill"', "[]", "null", '"fill"', "1", "true",
-    '{"kind": "fill"}x', "NaN", "\ufeff{}", "{'kind': 'fill'}", '{"kind": "fill",}',
-    '{"kind": "playbook", "artifact": {"title": "t", "steps": ["a"]}} {}',
-)  # fmt: skip
-_SUBJECTS: Final = (
-    "Shift offer", "Shift offer", "", "a" * 200, "a" * 201, "é" * 200, "😀" * 201, "<b>&</b>",
-    _MISSING, 5, "e\u0301" * 100, "x" * 199 + "😀",
-)  # fmt: skip
-_EMAIL_IDS: Final = (*ROSTER_IDS, "W-99", "", 5, _MISSING, None, "w-1")
-_STEP_COUNTS: Final = (1, 2, 3, 3, 0, 20, 21)
-_STEP_ITEMS: Final = ("step", "step", "", 5, None, "😀 weld", "<script>", " ", ["x"])
-_TITLES: Final = ("Weld check", "Weld check", "", _MISSING, 5, "<Admin> & Co", "é" * 300)
 _LAYOUT_OPTIONS: Final = st.tuples(
     st.booleans(),  # ensure_ascii
     st.sampled_from(((",", ":"), (", ", ": "), (",\n", ":\t"))),
     st.sampled_from((None, None, None, "extra", "dup-kind", "artifact-first")),
 )
+# Fills have the longest chain of checks, so they get the largest share.
+_VALIDATE_KINDS: Final = st.sampled_from(
+    ("fill",) * 5 + ("email",) * 4 + ("playbook",) * 2 + ("$",)
+)
+# About a fifth valid, a fifth with one fault, the rest with two to four.
+_VALIDATE_MODES: Final = ("valid",) * 3 + ("single",) * 3 + ("pair",) * 7 + ("several",) * 3
+# A body without its context or artifact object has none of their fields
+# either: one fault already breaks both checks of these pairs, so the pair
+# menu leaves them to the single faults.
+_CONTAINER_PAIRS: Final = frozenset(
+    {
+        ("context", "context.target_count"), ("context", "context.candidate_id"),
+        ("artifact", "artifact.fills"), ("artifact", "artifact.candidate_id"),
+        ("artifact", "artifact.title"),
+    }
+)  # fmt: skip
 
 
-def _fill_body(draw: st.DrawFn) -> dict[str, Any]:
-    ctx_index, count, change, entries, artifact_change = draw(_FILL_PARTS)
-    (city, state, role), matching = FILL_CONTEXTS[ctx_index]
-    fills: list[Any] = []
-    for entry in entries:
-        if entry in ("m0", "m1", "m2"):
-            index = int(entry[1])
-            fills.append({"candidate_id": matching[index] if index < len(matching) else "W-99"})
-        elif entry == "int":
-            fills.append({"candidate_id": 5})
-        elif entry == "null":
-            fills.append({"candidate_id": None})
-        elif entry == "not-object":
-            fills.append(matching[0])
-        elif entry == "no-id":
-            fills.append({"name": "Ada"})
-        elif entry == "extra-keys":
-            fills.append({"candidate_id": matching[0], "note": "<&>", "rate": 1.0})
-        else:
-            fills.append({"candidate_id": entry})
-    context: Any = {"city": city, "state": state, "role": role}
-    _put(context, "target_count", len(fills) if count == "n" else count)
-    if change is not None:
-        what, field = change.split(":")
-        if what == "drop":
-            context.pop(field)
-        elif what == "empty":
-            context[field] = ""
-        elif what == "lower":
-            context[field] = context[field].lower()
-        elif what == "space":
-            context[field] = context[field] + " "
-        elif what == "int":
-            context[field] = 5
-        else:
-            context = {"null": None, "array": [context], "string": city}[field]
-    artifact: Any = {"fills": fills}
-    if artifact_change is not None:
-        what, how = artifact_change.split(":")
-        if what == "artifact":
-            artifact = {"null": None, "array": fills, "missing": _MISSING}[how]
-        else:
-            value = {"missing": _MISSING, "object": {"0": fills}, "string": "W-2", "null": None}
-            artifact = {"fills": value[how]} if how != "missing" else {}
-    body: dict[str, Any] = {"kind": "fill"}
+def _validate_menu(checks: tuple[str, ...]) -> _Menu:
+    pairs = tuple(p for p in adjacent_pairs(checks) if p not in _CONTAINER_PAIRS)
+    return _menu(checks, _VALIDATE_MODES, pairs=pairs)
+
+
+_VALIDATE_MENUS: Final = {kind: _validate_menu(checks[1:]) for kind, checks in CHECKS.items()}
+_FILL_TARGETS: Final = tuple(st.integers(1, min(len(ids), 3)) for _, ids in FILL_CONTEXTS)
+
+
+def _validate_fill(draw: st.DrawFn, faults: Faults) -> dict[str, Any]:
+    place_index = draw(_places(faults & _WORKER_SET))
+    target = draw(_FILL_TARGETS[place_index])
+    context, artifact = _fill_case(draw, place_index, target, faults, free=True)
+    return _body("fill", artifact, context)
+
+
+def _validate_email(draw: st.DrawFn, faults: Faults) -> dict[str, Any]:
+    context, artifact = _email_case(draw, draw(_ROSTER_ID), faults, free=True)
+    return _body("email", artifact, context)
+
+
+def _validate_playbook(draw: st.DrawFn, faults: Faults) -> dict[str, Any]:
+    return _body("playbook", _playbook_case(draw, faults, free=True), draw(_PLAYBOOK_CONTEXTS))
+
+
+_ROSTER_ID: Final = st.sampled_from(ROSTER_IDS)
+_PLAYBOOK_CONTEXTS: Final = st.sampled_from((_MISSING, None, {"city": "Toledo"}, "ignored"))
+_VALIDATE_BODIES: Final[dict[str, Callable[[st.DrawFn, Faults], dict[str, Any]]]] = {
+    "fill": _validate_fill,
+    "email": _validate_email,
+    "playbook": _validate_playbook,
+}
+
+
+def _body(kind: str, artifact: Any, context: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": kind}
     _put(body, "artifact", artifact)
-    body["context"] = context
-    return body
-
-
-def _email_body(draw: st.DrawFn) -> dict[str, Any]:
-    wanted, same, other, subject, text = draw(_EMAIL_PARTS)
-    context: dict[str, Any] = {}
-    _put(context, "candidate_id", wanted)
-    artifact: dict[str, Any] = {}
-    _put(artifact, "candidate_id", wanted if same else other)
-    _put(artifact, "subject", subject)
-    _put(artifact, "body", text)
-    return {"kind": "email", "artifact": artifact, "context": context}
-
-
-def _playbook_body(draw: st.DrawFn) -> dict[str, Any]:
-    title, count, item, position, context = draw(_PLAYBOOK_PARTS)
-    steps: list[Any] = [f"Step {i + 1}" for i in range(count)]
-    if steps:
-        steps[min(position, count - 1)] = item if item != "step" else steps[0]
-    artifact: dict[str, Any] = {"steps": steps}
-    _put(artifact, "title", title)
-    body: dict[str, Any] = {"kind": "playbook", "artifact": artifact}
     _put(body, "context", context)
     return body
-
-
-_FILL_PARTS: Final = st.tuples(
-    st.integers(0, len(FILL_CONTEXTS) - 1),
-    st.sampled_from(_COUNTS),
-    st.sampled_from(_CONTEXT_CHANGES),
-    st.lists(st.sampled_from(_FILL_ENTRIES), max_size=4),
-    st.sampled_from(_ARTIFACT_CHANGES),
-)
-_EMAIL_PARTS: Final = st.tuples(
-    st.sampled_from(_EMAIL_IDS),
-    st.booleans(),
-    st.sampled_from(_EMAIL_IDS),
-    st.sampled_from(_SUBJECTS),
-    st.sampled_from(("Hello, can you work Monday?", "", _MISSING, ["x"], "Grüße 😀 <b>")),
-)
-_PLAYBOOK_PARTS: Final = st.tuples(
-    st.sampled_from(_TITLES),
-    st.sampled_from(_STEP_COUNTS),
-    st.sampled_from(_STEP_ITEMS),
-    st.integers(0, 20),
-    st.sampled_from((_MISSING, None, {"city": "Toledo"}, "ignored")),
-)
-_VALIDATE_SHAPE: Final = st.sampled_from(
-    ("fill", "fill", "fill", "email", "email", "playbook", "playbook", "bad-kind", "not-json")
-)
 
 
 def _render_body(body: dict[str, Any], layout: tuple[bool, tuple[str, str], str | None]) -> str:
@@ -210,42 +550,43 @@ def validate_requests(draw: st.DrawFn) -> dict[str, str]:
     """``{"body": text}``: a /v1/validate request body, mostly JSON, against the
     fixture roster: valid fills, emails and playbooks, and each way the contract
     says they fail (phantom ids, wrong city/state/role, duplicates, wrong counts,
-    wrong shapes, unknown kinds, non-JSON bodies)."""
-    shape = draw(_VALIDATE_SHAPE)
-    if shape == "not-json":
-        return {"body": draw(st.sampled_from(_NOT_JSON_BODIES))}
-    if shape == "fill":
-        body = _fill_body(draw)
-    elif shape == "email":
-        body = _email_body(draw)
-    elif shape == "playbook":
-        body = _playbook_body(draw)
-    else:
-        body = _playbook_body(draw)
-        del body["kind"]
-        _put(body, "kind", draw(st.sampled_from(_BAD_KINDS)))
+    wrong shapes, unknown kinds, non-JSON bodies), often two or more at once so
+    that the order of the checks decides the answer."""
+    kind = draw(_VALIDATE_KINDS)
+    if kind == "$":
+        return {"body": draw(_NOT_JSON_BODIES)}
+    faults = _VALIDATE_MENUS[kind].faults(draw)
+    body = _VALIDATE_BODIES[kind](draw, faults)
+    if "kind" in faults:
+        _set(body, "kind", draw(_BAD_KINDS))
     return {"body": _render_body(body, draw(_LAYOUT_OPTIONS))}
 
 
 # -- /v1/iterate ------------------------------------------------------------------
 
 # What one model reply holds, before it is wrapped in prose or fences.
-_CONTENTS: Final = (
-    "valid", "valid", "valid", "valid_extra", "valid_unicode", "no_json", "no_json_array",
-    "broken_json", "invalid", "invalid", "invalid", "invalid_shape", "empty",
+_CONTENTS: Final = st.sampled_from(
+    (
+        "valid", "valid", "valid", "invalid", "invalid", "invalid", "invalid_shape",
+        "invalid_shape", "valid_extra", "valid_unicode", "no_json", "no_json_array",
+        "broken_json", "empty",
+    )
 )  # fmt: skip
-_WRAPPERS: Final = (
-    "bare", "bare", "prose", "fenced", "fenced_plain", "fence_then_prose", "long", "two",
-    "pretty",
+_WRAPPERS: Final = st.sampled_from(
+    ("bare", "bare", "prose", "fenced", "fenced_plain", "fence_then_prose", "long", "two", "pretty")
 )  # fmt: skip
-_NO_JSON_TEXTS: Final = (
-    "I am sorry, I cannot find suitable workers.",
-    "Voilà — aucun résultat. 你好 😀",
-    "<p>No JSON &amp; no luck</p>",
+_NO_JSON_TEXTS: Final = st.sampled_from(
+    (
+        "I am sorry, I cannot find suitable workers.",
+        "Voilà — aucun résultat. 你好 😀",
+        "<p>No JSON &amp; no luck</p>",
+    )
 )
 # Number literals in an otherwise valid artifact: each is what the contract's
 # number model says it is, and a runtime that keeps a different value diverges.
-_EXTRA_LITERALS: Final = ("1.0", "12345678901234567890", "1E2", "-0", "0.1", "9007199254740993")
+_EXTRA_LITERALS: Final = st.sampled_from(
+    ("1.0", "12345678901234567890", "1E2", "-0", "0.1", "9007199254740993")
+)
 # A model answer longer than the 2000 characters history keeps: the cut falls
 # inside this padding, between multi-byte characters.
 _LONG_PADDING: Final = "Réflexion 😀 " * 160 + "\n"
@@ -256,18 +597,32 @@ _PROMPTS: Final = (
     "x" * 3990 + "é😀" * 20,
     "Long " + "ça 😀 " * 900,
 )
-_SYSTEMS: Final = (
-    _MISSING, _MISSING, "You are a staffing assistant. Answer with JSON only.",
-    "Système : réponds en JSON 😀 <&>", "",
+_PROMPT_INDEX: Final = st.integers(0, len(_PROMPTS) - 1)
+_SYSTEMS: Final = st.sampled_from(
+    (
+        _MISSING, _MISSING, "You are a staffing assistant. Answer with JSON only.",
+        "Système : réponds en JSON 😀 <&>", "",
+    )
 )  # fmt: skip
-_MAX_ITERATIONS: Final = (_MISSING, _MISSING, 0, 1, 2, 3, 4, 5, None)
-_TRACES: Final = (None, None, "", "t-", "trace.", "T_")
-_HEADER_NAMES: Final = ("X-Lakehouse-Trace-Id", "x-lakehouse-trace-id")
-_SAMPLING: Final = (
-    (_MISSING, _MISSING), (_MISSING, _MISSING), (0.7, 256), (0, 1), (1, _MISSING),
-    (None, None), (0.25, 4096),
+_MAX_ITERATIONS: Final = st.sampled_from((_MISSING, _MISSING, 0, 1, 2, 3, 4, 5, None))
+_TRACES: Final = st.sampled_from((None, None, "", "t-", "trace.", "T_"))
+_HEADER_NAMES: Final = st.sampled_from(("X-Lakehouse-Trace-Id", "x-lakehouse-trace-id"))
+_SAMPLING: Final = st.sampled_from(
+    (
+        (_MISSING, _MISSING), (_MISSING, _MISSING), (0.7, 256), (0, 1), (1, _MISSING),
+        (None, None), (0.25, 4096),
+    )
 )  # fmt: skip
-_MODELS: Final = (("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"), ("mock", "scripted"))
+_MODELS: Final = st.sampled_from(
+    (("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"), ("mock", "scripted"))
+)
+_EMAIL_TEXT: Final = "Hello, can you work Monday?"
+_PLAYBOOK_STEPS: Final = ("Inspect the joint", "Weld", "Grind")
+# An invalid artifact mostly breaks two adjacent checks: the order of the
+# validator's checks is only tested by those.
+_ARTIFACT_MODES: Final = ("single", "pair", "pair", "pair", "several")
+_INVALID_MENUS: Final = {kind: _semantic_menu(kind, _ARTIFACT_MODES) for kind in CHECKS}
+_SHAPE_MENUS: Final = {kind: _shape_menu(kind, _ARTIFACT_MODES) for kind in CHECKS}
 
 
 @dataclass(frozen=True)
@@ -285,69 +640,50 @@ class _Task:
             return {
                 "candidate_id": self.context["candidate_id"],
                 "subject": "Shift offer",
-                "body": "Hello, can you work Monday?",
+                "body": _EMAIL_TEXT,
             }
-        return {"title": "Weld check", "steps": ["Inspect the joint", "Weld", "Grind"]}
+        return {"title": "Weld check", "steps": list(_PLAYBOOK_STEPS)}
 
-    def invalid(self, variant: int) -> dict[str, Any]:
-        """A well-formed artifact that fails validation in one way."""
+    def invalid(self, draw: st.DrawFn, menu: _Menu) -> Any:
+        """An artifact that breaks one or more of the checks ``menu`` offers."""
+        faults = menu.faults(draw)
         if self.kind == "fill":
-            fills = self.valid()["fills"]
-            wrong = ("W-99", "W-1", "W-6", "W-4", "W-5")[variant % 5]
-            if variant % 7 == 5:
-                return {"fills": [*fills, fills[0]]}  # a duplicate (and a wrong count)
-            if variant % 7 == 6:
-                return {"fills": fills[:-1]}  # one too few
-            return {"fills": [*fills[:-1], {"candidate_id": wrong}]}
+            place = _place_index(self.context)
+            target = self.context["target_count"]
+            return _fill_case(draw, place, target, faults, free=False)[1]
         if self.kind == "email":
-            other = ("W-99", "W-3", "")[variant % 3]
-            return {**self.valid(), "candidate_id": other}
-        steps = ([], [f"s{i}" for i in range(21)], ["ok", ""])[variant % 3]
-        return {"title": "Weld check", "steps": steps}
+            return _email_case(draw, self.context["candidate_id"], faults, free=False)[1]
+        return _playbook_case(draw, faults, free=False)
 
-    def bad_shape(self, variant: int) -> Any:
-        if self.kind == "fill":
-            return ({"fills": {"candidate_id": "W-2"}}, {"fills": [{"id": "W-2"}]}, {})[variant % 3]
-        if self.kind == "email":
-            return ({"candidate_id": "W-2"}, {"subject": 5, "body": "b", "candidate_id": "W-2"})[
-                variant % 2
-            ]
-        return ({"steps": ["a"]}, {"title": "t", "steps": "a"})[variant % 2]
+
+def _place_index(context: dict[str, Any]) -> int:
+    key = (context["city"], context["state"], context["role"])
+    return next(i for i, (place, _) in enumerate(FILL_CONTEXTS) if place == key)
 
 
 def _matching(context: dict[str, Any]) -> tuple[str, ...]:
-    key = (context["city"], context["state"], context["role"])
-    return next(ids for ctx, ids in FILL_CONTEXTS if ctx == key)
+    return FILL_CONTEXTS[_place_index(context)][1]
 
 
-def _artifact_text(task: _Task, content: str, variant: int) -> str | None:
-    """The JSON text of one reply's artifact, or None for a reply without JSON."""
-    if content in ("valid", "valid_extra", "valid_unicode"):
-        artifact = task.valid()
-        if content == "valid_unicode":
-            artifact = {**artifact, "note": 'Grüße 😀 <b>&</b> \u2028 "q"'}
-        text = json.dumps(artifact, ensure_ascii=variant % 2 == 0)
-        if content == "valid_extra":
-            literal = _EXTRA_LITERALS[variant % len(_EXTRA_LITERALS)]
-            text = text[:-1] + f', "n": {literal}}}'
-        return text
+def _artifact_text(draw: st.DrawFn, task: _Task, content: str) -> str:
+    """The JSON text of one reply's artifact."""
     if content == "invalid":
-        return json.dumps(task.invalid(variant))
+        return json.dumps(task.invalid(draw, _INVALID_MENUS[task.kind]))
     if content == "invalid_shape":
-        return json.dumps(task.bad_shape(variant))
-    return None
+        return json.dumps(task.invalid(draw, _SHAPE_MENUS[task.kind]))
+    artifact = task.valid()
+    if content == "valid_unicode":
+        artifact = {**artifact, "note": 'Grüße 😀 <b>&</b> \u2028 "q"'}
+        return json.dumps(artifact, ensure_ascii=draw(st.booleans()))
+    text = json.dumps(artifact)
+    if content == "valid_extra":
+        text = text[:-1] + f', "n": {draw(_EXTRA_LITERALS)}}}'
+    return text
 
 
-def _reply_text(task: _Task, content: str, wrapper: str, variant: int) -> str:
-    if content == "empty":
-        return ""
-    if content == "no_json_array":
-        return '```json\n[{"candidate_id": "W-2"}]\n```' if variant % 2 else "[1, 2, 3]"
-    if content == "broken_json":
-        return '{"fills": [{"candidate_id": "W-2"}' if variant % 2 else "{ not json }"
-    text = _artifact_text(task, content, variant)
-    if text is None:
-        return _NO_JSON_TEXTS[variant % len(_NO_JSON_TEXTS)]
+def _wrapped(draw: st.DrawFn, task: _Task, text: str) -> str:
+    """``text`` as the model might frame it."""
+    wrapper = draw(_WRAPPERS)
     if wrapper == "prose":
         return f"Here is the artifact: {text} Let me know if you need more."
     if wrapper == "fenced":
@@ -357,12 +693,25 @@ def _reply_text(task: _Task, content: str, wrapper: str, variant: int) -> str:
     if wrapper == "fence_then_prose":
         return f"Sure!\n```json\n{text}\n```\nAnything else? {{not json}}"
     if wrapper == "long":
-        return _LONG_PADDING[: 1990 + variant % 12] + text
+        return _LONG_PADDING[: 1990 + draw(st.integers(0, 11))] + text
     if wrapper == "two":
-        return json.dumps(task.invalid(variant)) + " or rather " + text
+        return json.dumps(task.invalid(draw, _INVALID_MENUS[task.kind])) + " or rather " + text
     if wrapper == "pretty":
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     return text
+
+
+def _reply_text(draw: st.DrawFn, task: _Task, content: str, *, wrap: bool) -> str:
+    if content == "empty":
+        return ""
+    if content == "no_json":
+        return draw(_NO_JSON_TEXTS)
+    if content == "no_json_array":
+        return '```json\n[{"candidate_id": "W-2"}]\n```' if draw(st.booleans()) else "[1, 2, 3]"
+    if content == "broken_json":
+        return '{"fills": [{"candidate_id": "W-2"}' if draw(st.booleans()) else "{ not json }"
+    text = _artifact_text(draw, task, content)
+    return _wrapped(draw, task, text) if wrap else text
 
 
 _FILL_TASKS: Final = tuple(
@@ -370,55 +719,62 @@ _FILL_TASKS: Final = tuple(
     for (c, s, r), ids in FILL_CONTEXTS
     for n in range(1, min(len(ids), 3) + 1)
 )
+# Fills of two or three workers count twice: a duplicate, or two wrong
+# workers, only leave the count right when the target leaves room for them.
+_FILL_WEIGHTS: Final = tuple(1 if ctx["target_count"] == 1 else 2 for ctx in _FILL_TASKS)
 _TASKS: Final = (
-    tuple(_Task("fill", ctx) for ctx in _FILL_TASKS),
+    tuple(
+        _Task("fill", ctx)
+        for ctx, w in zip(_FILL_TASKS, _FILL_WEIGHTS, strict=True)
+        for _ in range(w)
+    ),
     tuple(_Task("email", {"candidate_id": i}) for i in AVAILABLE_IDS),
     tuple(_Task("playbook", c) for c in (_MISSING, None, {"note": "ignored"})),
 )
-# A scenario is decoded from one draw of random bytes: Hypothesis pays per
-# choice, and a scenario has some thirty of them. (Live cases are reduced by
-# the engine's JSON reducer, not by Hypothesis, so nothing is lost.)
-_SCENARIO_BYTES: Final = 32
-_SCENARIO_DATA: Final = st.binary(min_size=_SCENARIO_BYTES, max_size=_SCENARIO_BYTES)
 
 
-class _Choices:
-    """Choices read one byte at a time from a drawn byte string."""
+@dataclass(frozen=True)
+class _TaskDraws:
+    """A task and the strategies of its replies, built once (cheap draws)."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data or b"\x00"
-        self.pos = 0
-
-    def byte(self) -> int:
-        value = self.data[self.pos % len(self.data)]
-        self.pos += 1
-        return value
-
-    def pick(self, options: Sequence[Any]) -> Any:
-        return options[self.byte() % len(options)]
-
-    def task(self) -> _Task:
-        return self.pick(self.pick(_TASKS))  # type: ignore[no-any-return]
-
-    def request_parts(self) -> list[Any]:
-        return [
-            self.byte() % len(_PROMPTS),
-            self.pick(_SYSTEMS),
-            self.pick(_MAX_ITERATIONS),
-            self.pick(_TRACES),
-            self.pick(_HEADER_NAMES),
-            self.pick(_SAMPLING),
-            self.pick(_MODELS),
-        ]
+    task: _Task
+    replies: st.SearchStrategy[list[Any]]
+    before_fault: st.SearchStrategy[list[Any]]
 
 
-def _scenario(prefix: str, task: _Task, parts: Sequence[Any], replies: list[Any]) -> dict[str, Any]:
-    prompt_index, system, max_iterations, trace, header, (temperature, max_tokens), pm = parts
+def _task_draws(task: _Task) -> _TaskDraws:
+    @st.composite
+    def reply(draw: st.DrawFn, contents: st.SearchStrategy[str], wrap: bool) -> str:
+        return _reply_text(draw, task, draw(contents), wrap=wrap)
+
+    return _TaskDraws(
+        task,
+        st.lists(reply(_CONTENTS, True), min_size=1, max_size=5),
+        st.lists(reply(_BEFORE_FAULT, False), max_size=2),
+    )
+
+
+_BEFORE_FAULT: Final = st.sampled_from(("no_json", "invalid", "invalid_shape", "empty"))
+_GROUPS: Final = tuple(
+    st.sampled_from(tuple(_task_draws(task) for task in group)) for group in _TASKS
+)
+# Fills have the longest chain of checks: half of the scenarios.
+_TASK_GROUPS: Final = st.sampled_from((_GROUPS[0], _GROUPS[0], _GROUPS[1], _GROUPS[2]))
+
+
+def _scenario(
+    draw: st.DrawFn, prefix: str, task: _Task, replies: list[Any], max_iterations: object
+) -> dict[str, Any]:
+    """The request around ``replies``, drawn plainest first, and the case's id."""
+    prompt = _PROMPTS[draw(_PROMPT_INDEX)].replace("{n}", str(len(replies)))
+    system, trace = draw(_SYSTEMS), draw(_TRACES)
+    header = draw(_HEADER_NAMES) if trace is not None else None
+    (temperature, max_tokens), (provider, model) = draw(_SAMPLING), draw(_MODELS)
     request: dict[str, Any] = {
         "kind": task.kind,
-        "prompt": _PROMPTS[prompt_index].replace("{n}", str(len(replies))),
-        "provider": pm[0],
-        "model": pm[1],
+        "prompt": prompt,
+        "provider": provider,
+        "model": model,
     }
     _put(request, "system", system)
     _put(request, "context", task.context)
@@ -426,7 +782,7 @@ def _scenario(prefix: str, task: _Task, parts: Sequence[Any], replies: list[Any]
     _put(request, "temperature", temperature)
     _put(request, "max_tokens", max_tokens)
     case: dict[str, Any] = {"request": request, "trace": trace, "replies": replies}
-    if trace is not None:
+    if header is not None:
         case["header"] = header
     return {"id": _case_id(prefix, case), **case}
 
@@ -437,22 +793,21 @@ def iterate_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     replies in order (no JSON, invalid and valid artifacts, prose around JSON,
     fences, long answers); ``max_iterations`` absent, null, or 0 to 5; with
     and without a system prompt; unicode and over-4000-character prompts."""
-    choices = _Choices(draw(_SCENARIO_DATA))
-    task = choices.task()
-    replies = [
-        _reply_text(task, choices.pick(_CONTENTS), choices.pick(_WRAPPERS), choices.byte() % 42)
-        for _ in range(1 + choices.byte() % 5)
-    ]
-    return _scenario("i", task, choices.request_parts(), replies)
+    drawn = draw(draw(_TASK_GROUPS))
+    replies = draw(drawn.replies)
+    return _scenario(draw, "i", drawn.task, replies, draw(_MAX_ITERATIONS))
 
 
 # A fault, then what the model says if it is asked again.
-_FAULTS: Final = (
-    {"fault": "http_500"}, {"fault": "http_500"}, {"fault": "drop"}, {"fault": "drop"},
-    {"fault": "not_json"}, {"fault": "not_json"}, {"fault": "hang"}, {"fault": "no_content"},
-    {"text": None}, "slow",
+_FAULTS: Final[st.SearchStrategy[Any]] = st.sampled_from(
+    (
+        {"fault": "http_500"}, {"fault": "http_500"}, {"fault": "drop"}, {"fault": "drop"},
+        {"fault": "not_json"}, {"fault": "not_json"}, {"fault": "hang"}, {"fault": "no_content"},
+        {"text": None}, "slow",
+    )
 )  # fmt: skip
-_BEFORE_FAULT: Final = ("no_json", "invalid", "invalid_shape", "empty")
+# Mostly reach the fault: "reach" is max_iterations just past the calls before it.
+_FAULT_MAX_ITERATIONS: Final = st.sampled_from((_MISSING, "reach", 5, "reach", 0, None))
 
 
 @st.composite
@@ -461,20 +816,17 @@ def fault_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     daemon's upstream timeout, a dropped connection, a body that is not JSON
     (each a 502 and an ``infra_error`` row), or a reply without content, a
     null content or a slow answer (each an ordinary attempt)."""
-    choices = _Choices(draw(_SCENARIO_DATA))
-    task = choices.task()
-    before = choices.byte() % 3
-    replies: list[Any] = [
-        _reply_text(task, choices.pick(_BEFORE_FAULT), "bare", choices.byte() % 42)
-        for _ in range(before)
-    ]
-    fault = choices.pick(_FAULTS)
-    valid = _reply_text(task, "valid", "bare", 0)
+    drawn = draw(draw(_TASK_GROUPS))
+    task = drawn.task
+    replies = draw(drawn.before_fault)
+    before = len(replies)
+    fault = draw(_FAULTS)
+    valid = json.dumps(task.valid())
     if fault == "slow":
         replies.append({"text": valid, "delay_s": 0.05})
     else:
-        replies.extend([fault, valid])
-    parts = choices.request_parts()
-    # Mostly reach the fault: max_iterations past the calls before it.
-    parts[2] = choices.pick((_MISSING, before + 1, 5, before + 1, 0, None))
-    return _scenario("f", task, parts, replies)
+        replies.extend([dict(fault), valid])
+    max_iterations = draw(_FAULT_MAX_ITERATIONS)
+    if max_iterations == "reach":
+        max_iterations = before + 1
+    return _scenario(draw, "f", task, replies, max_iterations)

@@ -49,6 +49,7 @@ from harness.suites.common import (
     HOP_FAILED,
     JSON_TYPE,
     PLAIN_TYPE,
+    compare_answers,
     content_type_differences,
     infra_differences,
     parsed_body,
@@ -91,13 +92,8 @@ def compare_validate(reference: Observation, target: Observation) -> tuple[Diffe
         if isinstance(same, Difference):
             body = (same,)
         elif same is False:
-            body = compare.compare(
-                compare.parse_output(reference.text or ""),
-                actual,
-                expected_text=reference.text or "",
-                actual_text=target.text or "",
-                projection=_NO_PROJECTION,
-            )
+            expected = compare.parse_output(reference.text or "")
+            body = compare_answers(reference, target, expected, actual, _NO_PROJECTION)
     schema = _VALIDATE_SCHEMAS.get(target.status or 0)
     if schema is not None and (found or _diverges(body)):
         found += schema_list(schema, actual)
@@ -322,13 +318,8 @@ def compare_iterate(reference: Observation, target: Observation) -> tuple[Differ
             projection = BAD_REQUEST_PROJECTION
         elif minted:
             projection = ITERATE_MINTED_PROJECTION
-        body = compare.compare(
-            compare.parse_output(reference.text or ""),
-            actual,
-            expected_text=reference.text or "",
-            actual_text=target.text or "",
-            projection=projection,
-        )
+        expected = compare.parse_output(reference.text or "")
+        body = compare_answers(reference, target, expected, actual, projection)
     found += _schema_where_it_differs(target.status, actual, found, body)
     found += content_type_differences(target, JSON_TYPE)
     return (*found, *body, *calls)

@@ -1,4 +1,4 @@
-"""The public strategies produce what they promise; the shrinker keeps the failure."""
+"""The public strategies produce what they promise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.strategies import text as S
-from harness.shrink import shrink
 from reference_impl.jsonmodel import JsonError, loads
 from reference_impl.session import RecordError, record_from_json
 
@@ -72,26 +71,3 @@ def test_record_texts_include_accepted_and_rejected_rows() -> None:
 
     collect()
     assert seen == {"accepted", "rejected"}
-
-
-def test_shrink_keeps_the_predicate_and_reduces_text() -> None:
-    def fails(text: object) -> bool:
-        return isinstance(text, str) and "1e400" in text and "{" in text
-
-    start = 'prose {"a": [1, 2, {"b": 1e400}], "c": "long text here"} more prose'
-    small = shrink(start, fails)
-    assert fails(small) and len(small) <= len("{1e400")
-
-
-def test_shrink_structures_and_respects_the_budget() -> None:
-    calls = []
-
-    def fails(case: object) -> bool:
-        calls.append(case)
-        return isinstance(case, dict) and case.get("kind") == "fill"
-
-    small = shrink({"kind": "fill", "prompt": "x" * 50, "extra": [1, 2, 3]}, fails)
-    assert small == {"kind": "fill"}
-    calls.clear()
-    shrink("x" * 500, lambda c: True, max_calls=25)
-    assert len(calls) <= 25
