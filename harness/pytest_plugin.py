@@ -131,8 +131,8 @@ def _state(config: pytest.Config, path: Path) -> ParityState:
 
 
 def _suites(config: Config, requested: Sequence[str]) -> tuple[str, ...]:
-    """The suites to run, in the harness's order (probe suites first)."""
-    from harness.config import ALL_SUITES
+    """The suites to run, in the harness's order (``suites.registry``)."""
+    from harness.suites import registry
 
     available = config.suites_available()
     if requested:
@@ -145,7 +145,7 @@ def _suites(config: Config, requested: Sequence[str]) -> tuple[str, ...]:
         wanted: Sequence[str] = requested
     else:
         wanted = config.run.suites or available
-    return tuple(s for s in ALL_SUITES if s in wanted and s in available)
+    return tuple(registry.ordered(s for s in wanted if s in available))
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection sees the items

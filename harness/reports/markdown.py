@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+from harness import volatile
 from harness.reports.common import compact, one_line, ordered_targets, truncate, write_text
 
 FILENAME: Final = "report.md"
@@ -121,7 +122,17 @@ def render(report: dict[str, Any]) -> str:
         lines.append("")
     lines += _section("Divergences", report["divergences"])
     lines += _section("Infrastructure errors", report["errors"])
+    lines += _ignored()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _ignored() -> list[str]:
+    """What every comparison left out or compared by shape (CONTRACT §5)."""
+    out = ["<details><summary>What the comparison ignores (CONTRACT §5)</summary>", ""]
+    for shape, rule in volatile.TABLE.items():
+        fields = [*rule.drop, *(f"{p} (shape only)" for p in rule.shape_only)]
+        out.append(f"- {shape}: {', '.join(code(f) for f in fields)} — {rule.why}")
+    return [*out, "", "</details>", ""]
 
 
 def write(report: dict[str, Any], report_dir: Path) -> Path:

@@ -353,7 +353,8 @@ def _fill_case(
     # The bad fills (and the copy a duplicate adds) take the place of good ones,
     # so that the count stays right where the target allows.
     room = target - len(bad) - ("duplicate" in faults)
-    fills = good[: max(0, room)] + bad
+    # A /v1/validate fill keeps one good worker: a context-side fault needs one.
+    fills = good[: max(int(free), room)] + bad
     if "duplicate" in faults:
         fills = _with_duplicate(fills, good, faults)
     if free:
@@ -492,8 +493,11 @@ _CONTAINER_PAIRS: Final = frozenset(
 
 
 def _validate_menu(checks: tuple[str, ...]) -> _Menu:
-    pairs = tuple(p for p in adjacent_pairs(checks) if p not in _CONTAINER_PAIRS)
-    return _menu(checks, _VALIDATE_MODES, pairs=pairs)
+    # Pairs inside the artifact count twice: a broken context or kind already
+    # breaks every later context check, those pairs need two real faults.
+    inside = checks[checks.index("artifact") + 1 :]
+    pairs = [p for p in adjacent_pairs(checks) if p not in _CONTAINER_PAIRS]
+    return _menu(checks, _VALIDATE_MODES, pairs=tuple(pairs + [p for p in pairs if p[0] in inside]))
 
 
 _VALIDATE_MENUS: Final = {kind: _validate_menu(checks[1:]) for kind, checks in CHECKS.items()}
