@@ -25,6 +25,7 @@ request must end with its target, hence the few lines of ``SharedBackground``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
@@ -66,6 +67,14 @@ class _Pending:
             future.cancel()
 
 
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+    return await func(*args)
+
+
 def _wait(future: Future[T], timeout: float | None) -> T:
     try:
         return future.result(timeout)
@@ -83,6 +92,7 @@ class Background:
         self._lock = threading.Lock()
         self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = _Pending()
 
     @property
@@ -95,14 +105,27 @@ class Background:
                 portal_cm = start_blocking_portal(BACKEND, name=self.name)
                 self._portal = portal_cm.__enter__()
                 self._portal_cm = portal_cm
+                self._loop = self._portal.call(_running_loop)
         return self
 
     def submit(self, func: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> Future[T]:
-        """Schedule ``func(*args)`` on the loop; its future, at once."""
-        portal = self._portal
-        if portal is None:
+        """Schedule ``func(*args)`` on the loop; its future, at once.
+
+        Not ``portal.start_task_soon``: that waits until the loop has taken
+        the task, so a caller submitting a batch while the loop is busy with
+        the previous requests would wait once per request (measured: 5 s of
+        640 sessions' 9 s). asyncio's own thread-safe hand-over does not wait;
+        cancelling its future cancels the task.
+        """
+        loop = self._loop
+        if loop is None:
             raise RuntimeError(f"{self.name}: the event loop is not running")
-        future = portal.start_task_soon(func, *args)
+        coroutine = _awaited(func, args)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except RuntimeError:  # the loop has just stopped
+            coroutine.close()
+            raise
         self._pending.add(future)
         return future
 
@@ -121,6 +144,7 @@ class Background:
         with self._lock:
             portal_cm, portal = self._portal_cm, self._portal
             self._portal_cm = self._portal = None
+            self._loop = None
         if portal_cm is None or portal is None:
             return
         self._pending.cancel_all()

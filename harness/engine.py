@@ -179,7 +179,13 @@ class Engine:
         self.regressions = dict(regressions or {})
         self.listeners = list(listeners)
         self.today = today or dt.date.today()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.targets)))
+        # One worker per target: a target answers its batches in order, one at
+        # a time (a probe's pipe carries one batch), while other targets and
+        # the next batch's generation go on.
+        self._workers = {
+            t.name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parity-{t.name}")
+            for t in self.targets
+        }
         self._database = (
             DirectoryBasedExampleDatabase(settings.database) if settings.database else None
         )
@@ -190,7 +196,11 @@ class Engine:
         return self._check(suite, cases, Recorder(), state)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._shutdown(wait=True)
+
+    def _shutdown(self, *, wait: bool) -> None:
+        for worker in self._workers.values():
+            worker.shutdown(wait=wait, cancel_futures=not wait)
 
     def emit(self, event: Event) -> None:
         for listener in self.listeners:
@@ -213,9 +223,9 @@ class Engine:
         except BaseException:
             # Ctrl-C: do not wait for batches still in flight; the caller
             # closes the targets (which ends their requests) next.
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._shutdown(wait=False)
             raise
-        self._pool.shutdown(wait=True)
+        self._shutdown(wait=True)
         if self.waivers is not None:
             summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
         summary.elapsed_s = time.monotonic() - started
@@ -329,22 +339,36 @@ class Engine:
         budget, batch = self.settings.budget, self.settings.batch_size or suite.batch_size
         done = 0
 
+        in_flight: _Flight | None = None
+
         def test(data: st.DataObject) -> None:
-            nonlocal done
+            nonlocal done, in_flight
             # Always a whole batch: what a test draws must not depend on
             # anything but its choices, or Hypothesis reports it as flaky.
             drawn = _distinct(_draw(data, suite.strategy, batch))[: budget - done]
             if state.stopped or not drawn:
                 raise _Enough
             done += len(drawn)
-            self._check(suite, [c for c, _ in drawn], recorder, state, [k for _, k in drawn])
+            cases, choices = [c for c, _ in drawn], [k for _, k in drawn]
+            # One batch in flight while the next is drawn and answered by the
+            # reference: generation overlaps the targets' work.
+            previous, in_flight = in_flight, self._send(suite, cases, state, choices)
+            if previous is not None:
+                self._receive(previous, recorder, state)
 
         # Enough examples for the budget even if many repeat; _Enough ends it.
         examples = 2 * max(1, math.ceil(budget / batch)) + 4
         seeds = self._stored(suite)
         phases = (Phase.reuse, Phase.generate)
-        with contextlib.suppress(_Enough):
-            self._hypothesis(suite, test, examples=examples, phases=phases, seeds=seeds)
+        try:
+            with contextlib.suppress(_Enough):
+                self._hypothesis(suite, test, examples=examples, phases=phases, seeds=seeds)
+        except BaseException:
+            if in_flight is not None:
+                in_flight.cleanup.close()
+            raise
+        if in_flight is not None:
+            self._receive(in_flight, recorder, state)
 
     def _shrink(self, suite: GeneratedSuite, recorder: Recorder, state: _SuiteState) -> None:
         """Shrink each finding through Hypothesis, seeded with its choices."""
@@ -449,55 +473,74 @@ class Engine:
         state: _SuiteState,
         choices: Sequence[Choices] | None = None,
     ) -> list[CaseResult]:
-        with suite.executions(cases) as sent:
+        flight = self._send(suite, cases, state, choices)
+        return self._receive(flight, recorder, state) if flight is not None else []
+
+    def _send(
+        self,
+        suite: Suite,
+        cases: list[JsonValue],
+        state: _SuiteState,
+        choices: Sequence[Choices] | None = None,
+    ) -> _Flight | None:
+        """Send a batch to every target and answer it for the reference; the
+        targets' answers are still coming (``_receive`` waits for them)."""
+        flight = _Flight(suite, cases, choices)
+        sent = flight.cleanup.enter_context(suite.executions(cases))
+        try:
+            flight.observed = self._observe(suite, sent, state)
+        except TargetError as exc:
+            flight.cleanup.close()
+            self._target_error(suite, state, exc)
+            return None
+        return flight
+
+    def _receive(self, flight: _Flight, recorder: Recorder, state: _SuiteState) -> list[CaseResult]:
+        """Compare a batch sent earlier, case by case as the answers arrive."""
+        suite, results = flight.suite, []
+        with flight.cleanup:
             try:
-                observed = self._observe(suite, sent, state)
+                rows = {name: _batch(answers) for name, answers in flight.observed.items()}
             except TargetError as exc:
-                state.stop(suite.name, exc)
-                if not state.raise_target_errors:
-                    return []
-                raise
-            results = []
-            for index, case in enumerate(cases):
+                self._target_error(suite, state, exc)
+                return []
+            for index, case in enumerate(flight.cases):
                 # A streamed observation is waited for here: cases are compared
                 # while the later ones of the batch are still in flight.
-                by_target = {name: _resolved(runs[index]) for name, runs in observed.items()}
+                by_target = {name: _resolved(row[index]) for name, row in rows.items()}
                 result = self._compare(suite, case, by_target)
                 state.note(result)
-                recorder.add(result, choices[index] if choices else None)
+                recorder.add(result, flight.choices[index] if flight.choices else None)
                 item = suite.produced(result)
                 if item is not None:
                     recorder.produced.append(item)
                 self.emit(CaseChecked(suite.name, result))
                 results.append(result)
-            return results
+        return results
 
-    def _observe(
-        self, suite: Suite, sent: Sequence[JsonValue], state: _SuiteState
-    ) -> dict[str, Sequence[Observation | Future[Observation]]]:
+    def _target_error(self, suite: Suite, state: _SuiteState, exc: TargetError) -> None:
+        state.stop(suite.name, exc)
+        if state.raise_target_errors:
+            raise exc
+
+    def _observe(self, suite: Suite, sent: Sequence[JsonValue], state: _SuiteState) -> _Observed:
         # Runtimes work in their own processes while the reference computes here.
         # A streaming target answers case by case; the others answer the whole
         # batch from the engine's thread pool.
-        streamed: dict[str, Sequence[Observation | Future[Observation]]] = {}
-        pooled: dict[str, Future[list[Observation]]] = {}
+        observed: _Observed = {REFERENCE: []}  # first, as reports list it
         for target in self.targets:
             if target.name in state.dead:
+                observed[target.name] = [state.dead_observation(target.name) for _ in sent]
                 continue
             futures = None
             if isinstance(target, StreamingTarget):
                 futures = target.submit(suite.name, sent)
-            if futures is not None:
-                streamed[target.name] = futures
+            if futures is None:
+                worker = self._workers[target.name]
+                observed[target.name] = worker.submit(target.run_batch, suite.name, sent)
             else:
-                pooled[target.name] = self._pool.submit(target.run_batch, suite.name, sent)
-        observed: dict[str, Sequence[Observation | Future[Observation]]] = {
-            REFERENCE: [suite.reference(execution) for execution in sent]
-        }
-        for name, future in pooled.items():
-            observed[name] = future.result()
-        observed.update(streamed)
-        for name in state.dead:
-            observed[name] = [state.dead_observation(name) for _ in sent]
+                observed[target.name] = futures
+        observed[REFERENCE] = [suite.reference(execution) for execution in sent]
         return observed
 
     def _compare(
@@ -588,6 +631,27 @@ def _case_key(case: JsonValue) -> str:
 
 
 # -- per-suite bookkeeping ---------------------------------------------------------
+
+
+_Answers = Sequence[Observation | Future[Observation]] | Future[list[Observation]]
+_Observed = dict[str, _Answers]
+
+
+@dataclass
+class _Flight:
+    """A batch sent to the targets whose answers are not compared yet;
+    ``cleanup`` ends its executions (a session's script) once they are."""
+
+    suite: Suite
+    cases: list[JsonValue]
+    choices: Sequence[Choices] | None
+    observed: _Observed = field(default_factory=dict)
+    cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
+def _batch(answers: _Answers) -> Sequence[Observation | Future[Observation]]:
+    """One answer per case: a pooled batch is waited for whole."""
+    return answers.result() if isinstance(answers, Future) else answers
 
 
 def _resolved(item: Observation | Future[Observation]) -> Observation:
