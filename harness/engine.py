@@ -345,7 +345,7 @@ class Engine:
             nonlocal done, in_flight
             # Always a whole batch: what a test draws must not depend on
             # anything but its choices, or Hypothesis reports it as flaky.
-            drawn = _distinct(_draw(data, suite.strategy, batch))[: budget - done]
+            drawn = _draw_distinct(data, suite.strategy, batch)[: budget - done]
             if state.stopped or not drawn:
                 raise _Enough
             done += len(drawn)
@@ -620,10 +620,25 @@ def _draw(data: st.DataObject, strategy: st.SearchStrategy[JsonValue], n: int) -
     return out
 
 
-def _distinct(drawn: list[tuple[JsonValue, Choices]]) -> list[tuple[JsonValue, Choices]]:
-    # Hypothesis starts with its simplest example and near copies of it; a
-    # batch sends each case once.
-    return list({_case_key(case): (case, choices) for case, choices in drawn}.values())
+def _draw_distinct(
+    data: st.DataObject, strategy: st.SearchStrategy[JsonValue], n: int
+) -> list[tuple[JsonValue, Choices]]:
+    """Up to ``n`` distinct cases. Hypothesis starts with its simplest example,
+    where every draw is the same case: a batch stops after a few repeats in a
+    row rather than drawing ``n`` copies (it depends on the choices alone, so
+    Hypothesis sees a deterministic test)."""
+    distinct: dict[str, tuple[JsonValue, Choices]] = {}
+    repeats = 0
+    while n > 0 and repeats < _GIVE_UP_AFTER:
+        n -= 1
+        [(case, choices)] = _draw(data, strategy, 1)
+        key = _case_key(case)
+        repeats = repeats + 1 if key in distinct else 0
+        distinct.setdefault(key, (case, choices))
+    return list(distinct.values())
+
+
+_GIVE_UP_AFTER: Final = 3
 
 
 def _case_key(case: JsonValue) -> str:
