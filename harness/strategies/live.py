@@ -94,7 +94,8 @@ UNREACHABLE_PAIRS: Final = frozenset(
     {("artifact.fills", "fills[i]"), ("artifact.steps", "steps.count")}
 )
 # The checks an /v1/iterate artifact can break: its context is the scenario's
-# (always well-formed) and extract_json only ever yields an object.
+# (well-formed but for a few scenarios, whose one broken field then answers
+# every attempt: ``_BROKEN_CONTEXTS``) and extract_json only ever yields an object.
 ARTIFACT_CHECKS: Final = {
     kind: checks[checks.index("artifact") + 1 :] for kind, checks in CHECKS.items()
 }
@@ -600,11 +601,7 @@ _WRAPPERS: Final = st.sampled_from(
     ("bare", "bare", "prose", "fenced", "fenced_plain", "fence_then_prose", "long", "two", "pretty")
 )  # fmt: skip
 _NO_JSON_TEXTS: Final = st.sampled_from(
-    (
-        "I am sorry, I cannot find suitable workers.",
-        "Voilà — aucun résultat. 你好 😀",
-        "<p>No JSON &amp; no luck</p>",
-    )
+    ("I cannot help.", "Voilà — aucun résultat. 你好 😀", "<p>No JSON &amp; no luck</p>")
 )
 # Number literals in an otherwise valid artifact: each is what the contract's
 # number model says it is, and a runtime that keeps a different value diverges.
@@ -615,7 +612,7 @@ _EXTRA_LITERALS: Final = st.sampled_from(
 # inside this padding, between multi-byte characters.
 _LONG_PADDING: Final = "Réflexion 😀 " * 160 + "\n"
 _PROMPTS: Final = (
-    "Find {n} welders for the Toledo night shift.",
+    "Reply in JSON.",
     'Trouve des soudeurs à Toledo — 你好 😀 <b>&amp;</b> "quoted" \\ back',
     "Plain prompt\nwith a newline\tand a tab",
     "x" * 3990 + "é😀" * 20,
@@ -637,11 +634,12 @@ _SAMPLING: Final = st.sampled_from(
         (None, None), (0.25, 4096),
     )
 )  # fmt: skip
+# (provider, model): the scripted model, as it is, first.
 _MODELS: Final = st.sampled_from(
-    (("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"), ("mock", "scripted"))
+    (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
 )
 _EMAIL_TEXT: Final = "Hello, can you work Monday?"
-_PLAYBOOK_STEPS: Final = ("Inspect the joint", "Weld", "Grind")
+_PLAYBOOK_STEPS: Final = ("Inspect", "Weld", "Grind")
 # An invalid artifact mostly breaks two adjacent checks: the order of the
 # validator's checks is only tested by those.
 _ARTIFACT_MODES: Final = ("single", "pair", "pair", "pair", "several")
@@ -785,16 +783,64 @@ _BEFORE_FAULT: Final = st.sampled_from(("no_json", "invalid", "invalid_shape", "
 _GROUPS: Final = tuple(
     st.sampled_from(tuple(_task_draws(task) for task in group)) for group in _TASKS
 )
-# Fills have the longest chain of checks, playbooks the shortest. Two draws
-# (the kind, then the task) so that shrinking can settle the kind first.
-_TASK_GROUPS: Final = st.sampled_from((_GROUPS[0],) * 5 + (_GROUPS[1],) * 3 + (_GROUPS[2],) * 2)
+# Fills have the longest chain of checks, playbooks the shortest: 5 : 3 : 2.
+# Two draws (the kind, then the task) so that shrinking can settle the kind
+# first. A playbook first (it has no context: the smallest scenario), and
+# again last to keep the shares.
+_TASK_GROUPS: Final = st.sampled_from(
+    (_GROUPS[2],) + (_GROUPS[0],) * 5 + (_GROUPS[1],) * 3 + (_GROUPS[2],)
+)
+
+
+def _without(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda context: {k: v for k, v in context.items() if k != key}
+
+
+def _with(key: str, value: object) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda context: {**context, key: value}
+
+
+# Contexts /v1/validate rejects before it reads the artifact, one field broken
+# at a time: every attempt that yields an object then fails with the same
+# context error. Only these make the validator say "integer >= 1" in an
+# iterate session, whose ">" a runtime may escape (Go writes \u003e) inside
+# the error history keeps. The scenario's replies are still written for the
+# well-formed context; it is only the request that carries the broken one.
+_BROKEN_CONTEXTS: Final = {
+    "fill": st.sampled_from(
+        (
+            _without("target_count"),
+            _with("target_count", 0),
+            _with("target_count", "2"),
+            _without("city"),
+        )
+    ),
+    "email": st.sampled_from((_without("candidate_id"),)),
+}
+# About one fill or email scenario in thirteen, after the well-formed context
+# (shrinking keeps that).
+_CONTEXT_BROKEN: Final = st.sampled_from((False,) * 12 + (True,))
+
+
+def _sent_context(draw: st.DrawFn, task: _Task) -> Any:
+    """The context the request carries: the task's, or now and then a
+    broken copy of it."""
+    breaks = _BROKEN_CONTEXTS.get(task.kind)
+    if breaks is None or not draw(_CONTEXT_BROKEN):
+        return task.context
+    return draw(breaks)(task.context)
 
 
 def _scenario(
-    draw: st.DrawFn, prefix: str, task: _Task, replies: list[Any], max_iterations: object
+    draw: st.DrawFn,
+    prefix: str,
+    task: _Task,
+    replies: list[Any],
+    max_iterations: object,
+    context: Any,
 ) -> dict[str, Any]:
     """The request around ``replies``, drawn plainest first, and the case's id."""
-    prompt = _PROMPTS[draw(_PROMPT_INDEX)].replace("{n}", str(len(replies)))
+    prompt = _PROMPTS[draw(_PROMPT_INDEX)]
     system, trace = draw(_SYSTEMS), draw(_TRACES)
     header = draw(_HEADER_NAMES) if trace is not None else None
     (temperature, max_tokens), (provider, model) = draw(_SAMPLING), draw(_MODELS)
@@ -805,7 +851,7 @@ def _scenario(
         "model": model,
     }
     _put(request, "system", system)
-    _put(request, "context", task.context)
+    _put(request, "context", context)
     _put(request, "max_iterations", max_iterations)
     _put(request, "temperature", temperature)
     _put(request, "max_tokens", max_tokens)
@@ -820,10 +866,14 @@ def iterate_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     """One /v1/iterate session: the request, the trace header, and the model's
     replies in order (no JSON, invalid and valid artifacts, prose around JSON,
     fences, long answers); ``max_iterations`` absent, null, or 0 to 5; with
-    and without a system prompt; unicode and over-4000-character prompts."""
+    and without a system prompt; unicode and over-4000-character prompts;
+    now and then a fill or email context the validator rejects (no
+    ``target_count``, 0 or "2", no city; no ``candidate_id``), so that every
+    attempt fails with the same context error."""
     drawn = draw(draw(_TASK_GROUPS))
+    context = _sent_context(draw, drawn.task)
     replies = draw(drawn.replies)
-    return _scenario(draw, "i", drawn.task, replies, draw(_MAX_ITERATIONS))
+    return _scenario(draw, "i", drawn.task, replies, draw(_MAX_ITERATIONS), context)
 
 
 # A fault, then what the model says if it is asked again.
@@ -857,4 +907,4 @@ def fault_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     max_iterations = draw(_FAULT_MAX_ITERATIONS)
     if max_iterations == "reach":
         max_iterations = before + 1
-    return _scenario(draw, "f", task, replies, max_iterations)
+    return _scenario(draw, "f", task, replies, max_iterations, task.context)
