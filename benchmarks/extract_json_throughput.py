@@ -1,7 +1,7 @@
 """Engine throughput: the extract_json suite in jsonl mode over both sample stacks.
 
     python benchmarks/extract_json_throughput.py [--cases 20000] [--runs 3] [--seed 1]
-        [--batch-size N] [--profile] [--no-write]
+        [--batch-size N] [--batch-sweep 16,64,256] [--profile] [--no-write]
 
 Runs of the same seeded budget, without shrinking (``--no-shrink``):
 
@@ -11,10 +11,14 @@ Runs of the same seeded budget, without shrinking (``--no-shrink``):
    shared; every run is listed).
 2. The same engine with timing wrappers around the reference, each probe
    target and the suite's comparison, for a breakdown: time in the reference,
-   time waiting for the probes beyond it, comparing, and the rest (Hypothesis
+   time the engine's thread waits for the probes' answers (blocked in
+   ``Future.result``: the probes work while the engine draws the next batch
+   and answers it for the reference), comparing, and the rest (Hypothesis
    generating cases, and the engine's own bookkeeping).
 
-``--profile`` runs the second under cProfile and prints the top functions.
+``--batch-sweep`` adds the headline (best of ``--runs``) at each of the given
+batch sizes; ``--profile`` runs the second under cProfile and prints the top
+functions.
 Needs the probes built (``make -C targets build``). Results go to
 ``benchmarks/results/extract_json_throughput.md``.
 """
@@ -22,6 +26,7 @@ Needs the probes built (``make -C targets build``). Results go to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
 import datetime as dt
@@ -33,22 +38,24 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from harness import runner
 from harness.config import Config
 from harness.engine import Engine, EngineSettings
 from harness.model import Difference, JsonValue, Observation
-from harness.suites import Suite
+from harness.suites import catalog
+from harness.suites.base import ProbeSuite
 from harness.targets.base import Target
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "extract_json_throughput.md"
 SUITE: Final = "extract_json"
-GOAL: Final = 1_000  # cases per second
+GOAL: Final = 3_000  # cases per second
 
 
 def bench_config(work: Path) -> Config:
@@ -83,6 +90,21 @@ class Headline:
     @property
     def per_second(self) -> float:
         return self.cases / self.seconds
+
+
+@contextlib.contextmanager
+def suite_batch_size(batch_size: int | None) -> Iterator[None]:
+    """The suite's batch size set to ``batch_size`` for a while (the runner has
+    no option for it; the engine's ``EngineSettings.batch_size`` is the same)."""
+    if batch_size is None:
+        yield
+        return
+    suite = catalog.PROBE_SUITES[SUITE]
+    catalog.PROBE_SUITES[SUITE] = dataclasses.replace(suite, batch_size=batch_size)
+    try:
+        yield
+    finally:
+        catalog.PROBE_SUITES[SUITE] = suite
 
 
 def headline(config: Config, work: Path, cases: int, seed: int) -> Headline:
@@ -142,17 +164,25 @@ class TimedTarget:
         self.inner.close()
 
 
-def timed_compare(suite: Suite, clock: Intervals) -> Suite:
-    inner = suite.compare
+def timed_suite(suite: ProbeSuite, reference: Intervals, comparison: Intervals) -> ProbeSuite:
+    """``suite`` with its reference answer (one call per case) and its comparison timed."""
+    answer, compare_ = suite.answer, suite.compare
 
-    def compare(reference: Observation, target: Observation) -> tuple[Difference, ...]:
+    def timed_answer(case: JsonValue) -> str:
         start = time.perf_counter()
         try:
-            return inner(reference, target)
+            return answer(case)
         finally:
-            clock.add(start, time.perf_counter())
+            reference.add(start, time.perf_counter())
 
-    return dataclasses.replace(suite, compare=compare)
+    def timed_compare(expected: Observation, actual: Observation) -> tuple[Difference, ...]:
+        start = time.perf_counter()
+        try:
+            return compare_(expected, actual)
+        finally:
+            comparison.add(start, time.perf_counter())
+
+    return dataclasses.replace(suite, answer=timed_answer, compare=timed_compare)
 
 
 @dataclass(frozen=True)
@@ -160,7 +190,7 @@ class Breakdown:
     cases: int
     seconds: float
     reference_s: float
-    waiting_s: float  # probe batches beyond the reference (they run meanwhile)
+    waiting_s: float  # the engine blocked on the probes' answers
     targets_s: dict[str, float]  # each probe's own batch time (concurrent)
     compare_s: float
 
@@ -169,30 +199,45 @@ class Breakdown:
         return self.seconds - self.reference_s - self.waiting_s - self.compare_s
 
 
-def _waiting(reference: Intervals, targets: Sequence[TimedTarget]) -> float:
-    """Per batch: how long after the reference finished the slowest probe finished."""
-    waiting = 0.0
-    for index, (_, ref_end) in enumerate(reference.spans):
-        ends = [t.intervals.spans[index][1] for t in targets if index < len(t.intervals.spans)]
-        waiting += max(0.0, max(ends, default=ref_end) - ref_end)
-    return waiting
+@contextlib.contextmanager
+def blocked_on_futures(clock: Intervals) -> Iterator[None]:
+    """Time every ``Future.result`` call of this thread: how long the engine
+    waits for answers, whatever overlaps it arranges around them."""
+    thread, result = threading.get_ident(), Future.result
+
+    def timed(self: Future[Any], timeout: float | None = None) -> Any:
+        if threading.get_ident() != thread or self.done():
+            return result(self, timeout)
+        start = time.perf_counter()
+        try:
+            return result(self, timeout)
+        finally:
+            clock.add(start, time.perf_counter())
+
+    Future.result = timed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Future.result = result  # type: ignore[method-assign]
 
 
 def breakdown(
     config: Config, cases: int, seed: int, batch_size: int | None, profiler: cProfile.Profile | None
 ) -> Breakdown:
     [suite] = runner.choose_suites(config, (SUITE,))
-    compare_clock = Intervals()
-    suite = timed_compare(suite, compare_clock)
-    reference = TimedTarget(runner.reference_target())
+    reference, compare_clock = Intervals(), Intervals()
+    suite = timed_suite(suite, reference, compare_clock)
     targets = [TimedTarget(t) for t in runner.probe_targets(config, [suite])]
     settings = EngineSettings(max_examples=cases, seed=seed, shrink=False, batch_size=batch_size)
-    engine = Engine(suites=[suite], reference=reference, targets=targets, settings=settings)
+    engine = Engine(suites=[suite], targets=targets, settings=settings)
+    waiting = Intervals()
     started = time.perf_counter()
     try:
         if profiler is not None:
             profiler.enable()
-        summary = engine.run()
+        with blocked_on_futures(waiting):
+            summary = engine.run()
+        assert not summary.suites[0].errors, summary.suites[0].errors
     finally:
         if profiler is not None:
             profiler.disable()
@@ -202,8 +247,8 @@ def breakdown(
     return Breakdown(
         cases=summary.suites[0].cases,
         seconds=seconds,
-        reference_s=reference.intervals.total,
-        waiting_s=_waiting(reference.intervals, targets),
+        reference_s=reference.total,
+        waiting_s=waiting.total,
         targets_s={t.name: t.intervals.total for t in targets},
         compare_s=compare_clock.total,
     )
@@ -221,6 +266,37 @@ def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _batch_size(batch_size: int | None) -> str:
+    if batch_size is not None:
+        return f"{batch_size} (--batch-size, both runs)"
+    return f"{catalog.PROBE_SUITES[SUITE].batch_size} (the suite's default)"
+
+
+def sweep(config: Config, work: Path, args: argparse.Namespace) -> dict[int, list[Headline]]:
+    out = {}
+    for size in args.batch_sweep:
+        with suite_batch_size(size):
+            print(f"batch size {size}:", file=sys.stderr)
+            out[size] = headlines(config, work, args.cases, args.seed, args.runs)
+    return out
+
+
+def render_sweep(swept: dict[int, list[Headline]]) -> list[str]:
+    if not swept:
+        return []
+    lines = [
+        "## Headline by batch size (cases per Hypothesis example)",
+        "",
+        "| batch size | cases/s (best) | every run | findings |",
+        "|---:|---:|---|---:|",
+    ]
+    for size, tops in swept.items():
+        top = max(tops, key=lambda h: h.per_second)
+        every = ", ".join(f"{h.per_second:,.0f}" for h in tops)
+        lines.append(f"| {size} | {top.per_second:,.0f} | {every} | {top.findings} |")
+    return [*lines, ""]
+
+
 def render(tops: list[Headline], parts: Breakdown, seed: int, batch_size: int | None) -> str:
     top = max(tops, key=lambda h: h.per_second)
     verdict = "meets" if top.per_second >= GOAL else "below"
@@ -235,7 +311,7 @@ def render(tops: list[Headline], parts: Breakdown, seed: int, batch_size: int | 
         f"- python: {platform.python_version()}",
         f"- load average when done (1/5/15 min): {_load()} (the machine may be shared)",
         f"- targets: reference (in process), rust and go `parity_extract_json --jsonl`; "
-        f"seed {seed}; batch size {batch_size or 'the suite default'}",
+        f"seed {seed}; batch size {_batch_size(batch_size)}",
         "",
         "## Headline (`harness.runner.run`, as `parity run --suite extract_json --no-shrink`)",
         "",
@@ -253,14 +329,13 @@ def render(tops: list[Headline], parts: Breakdown, seed: int, batch_size: int | 
         "| part | seconds | share | µs/case |",
         "|---|---:|---:|---:|",
         _row("reference (in process)", parts.reference_s, parts.seconds, parts.cases),
-        _row("waiting for the probes beyond the reference", parts.waiting_s, parts.seconds,
-             parts.cases),
+        _row("waiting for the probes' answers", parts.waiting_s, parts.seconds, parts.cases),
         _row("comparison (suite.compare, both targets)", parts.compare_s, parts.seconds,
              parts.cases),
         _row("generation (Hypothesis) and engine bookkeeping", parts.rest_s, parts.seconds,
              parts.cases),
         "",
-        f"Probe batches, run concurrently with the reference: {probes}.",
+        f"Probe batches (their own time, concurrent with the engine): {probes}.",
         "",
     ]  # fmt: skip
     return "\n".join(lines)
@@ -272,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="headline runs (best is kept)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, help="cases per Hypothesis example")
+    parser.add_argument(
+        "--batch-sweep",
+        type=lambda text: [int(size) for size in text.split(",")],
+        default=[],
+        help="also the headline at each of these batch sizes (comma-separated)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the instrumented run")
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = parser.parse_args(argv)
@@ -281,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         missing = _missing_probes(config)
         if missing:
             raise SystemExit(f"probes not built ({', '.join(missing)}): make -C targets build")
-        tops = headlines(config, work, args.cases, args.seed, args.runs)
+        with suite_batch_size(args.batch_size):
+            tops = headlines(config, work, args.cases, args.seed, args.runs)
+        swept = sweep(config, work, args)
         profiler = cProfile.Profile() if args.profile else None
         parts = breakdown(config, args.cases, args.seed, args.batch_size, profiler)
-    text = render(tops, parts, args.seed, args.batch_size)
+    text = "\n".join([render(tops, parts, args.seed, args.batch_size), *render_sweep(swept)])
     print(text)
     if profiler is not None:
         print(_profile_text(profiler))

@@ -7,8 +7,10 @@ CONTRACT §5 and §6 are the rules. The pipeline for one pair of outputs:
    ``float``), so ``1`` and ``1.0`` remain distinguishable.
 2. A per-suite ``Projection`` strips the volatile fields (§5), reduces
    shape-only fields to a token, and parses strings that hold JSON text.
-3. deepdiff walks both projected values; each change it reports is mapped to
-   one §6 class.
+3. An exact walk over both projected values maps each change to one §6
+   class. (deepdiff, the independent implementation, is held to the same
+   differences by the differential test in tests/test_compare.py; it costs
+   about a hundred times more per pair, so the walk is what runs.)
 4. Only when nothing differs structurally are the bytes compared (with the
    same projection applied to the text as written): a difference there is
    ``encoding_only``.
@@ -23,7 +25,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -57,11 +59,6 @@ ID_SHAPE: Final = r"[0-9A-Za-z_-]{1,64}"
 # How a path steps into a string that holds JSON text: $.history[0].status.error<json>.message
 JSON_SEGMENT: Final = "<json>"
 RELATIVE_TOLERANCE: Final = 1e-15
-# deepdiff spends O(depth) per node on paths (each parsed back with
-# ast.literal_eval), so a 127-level value costs it a third of a second. Deeper
-# values go through the exact walk, which the differential test
-# (tests/test_compare.py) holds to the same differences.
-DEEPDIFF_MAX_DEPTH: Final = 16
 _IDENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WS: Final = " \t\n\r"
 _EXCERPT: Final = 24
@@ -206,6 +203,11 @@ class _Compiled:
         """The length of the longest path a rule names (0: no rules)."""
         patterns = [*self.drop, *(p for p, _, _ in self.shape), *self.json_strings]
         return max(map(len, patterns), default=0)
+
+    @functools.cached_property
+    def empty(self) -> bool:
+        """No rule at all (a rule may name the root: ``longest`` is 0 then too)."""
+        return not (self.drop or self.shape or self.json_strings)
 
     def dropped(self, path: Path) -> bool:
         return any(_matches(p, path) for p in self.drop)
@@ -434,7 +436,7 @@ _DEEPDIFF_OPTIONS: Final[dict[str, Any]] = {
 
 
 def _exact(expected: JsonValue, actual: JsonValue, path: Path) -> Iterator[Difference]:
-    """A plain exact walk: the safety net for anything deepdiff considers equal."""
+    """Every difference of two (projected) values, by an exact walk."""
     out: list[Difference] = []
     _walk(expected, actual, list(path), out)
     return iter(out)
@@ -470,6 +472,8 @@ def _walk(
 
 
 def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
+    """The same differences as ``_exact``, found by deepdiff: the independent
+    implementation the differential test holds the walk to."""
     tree = DeepDiff(expected, actual, **_DEEPDIFF_OPTIONS)
     out: list[Difference] = []
     resized: set[Path] = set()
@@ -491,23 +495,6 @@ def _structural(expected: JsonValue, actual: JsonValue) -> list[Difference]:
     out.extend(_length_difference(p, _get(expected, p), _get(actual, p)) for p in resized)
     # The caller saw the canonical forms differ, so "nothing" is deepdiff's blind spot.
     return out or list(_exact(expected, actual, ()))
-
-
-def _deeper_than(value: JsonValue, limit: int) -> bool:
-    """Whether containers nest more than ``limit`` levels (stops as soon as they do)."""
-    stack: list[tuple[JsonValue, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[JsonValue] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 def _length_difference(path: Path, expected: list[Any], actual: list[Any]) -> Difference:
@@ -624,17 +611,25 @@ def _residual(text: str, rules: _Compiled, skip: frozenset[Path]) -> str:
     return head + "".join(_emit(node, (), rules, skip)) + tail
 
 
-def _first_difference(a: str, b: str) -> int:
-    raw_a, raw_b = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
-    for offset, (x, y) in enumerate(zip(raw_a, raw_b, strict=False)):
-        if x != y:
-            return offset
-    return min(len(raw_a), len(raw_b))
+def _first_difference(raw_a: bytes, raw_b: bytes) -> int:
+    """The offset of the first byte that differs (or the shorter length).
+
+    A binary search over slices: each comparison is a memcmp, where a loop
+    over the bytes would cost a Python step per byte of a long output.
+    """
+    low, high = 0, min(len(raw_a), len(raw_b))
+    while low < high:  # raw_a[:low] == raw_b[:low], and the answer is <= high
+        middle = (low + high + 1) // 2
+        if raw_a[low:middle] == raw_b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _encoding_difference(path: str, a: str, b: str, what: str) -> Difference:
-    offset = _first_difference(a, b)
     raw_a, raw_b = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    offset = _first_difference(raw_a, raw_b)
     lo = max(0, offset - 8)
 
     def excerpt(raw: bytes) -> str:
@@ -712,15 +707,17 @@ def compare(
             return ()
         if not rules.json_strings:  # _encoding then reads the texts only
             return _sorted(_encoding(expected, actual, expected_text, actual_text, rules))
-    a, b = _project(expected, (), rules), _project(actual, (), rules)
-    if rules.json_strings:  # otherwise there is no JSON string to reconcile
-        a, b = _reconcile(a, b)
-    if _canonical(a) == _canonical(b):
-        found: list[Difference] = []
-    elif _deeper_than(a, DEEPDIFF_MAX_DEPTH) or _deeper_than(b, DEEPDIFF_MAX_DEPTH):
+    if rules.empty:
+        # No rule to apply: projecting would only mark -0.0, which the walk
+        # tells from 0.0 by itself (``classify``), and the canonical forms
+        # already differ, so the walk finds what projecting first would.
+        a, b = expected, actual
         found = list(_exact(a, b, ()))
     else:
-        found = _structural(a, b)
+        a, b = _project(expected, (), rules), _project(actual, (), rules)
+        if rules.json_strings:  # otherwise there is no JSON string to reconcile
+            a, b = _reconcile(a, b)
+        found = [] if _canonical(a) == _canonical(b) else list(_exact(a, b, ()))
     if not found:
         found = _encoding(a, b, expected_text, actual_text, rules)
     return _sorted(found)

@@ -5,20 +5,34 @@ number spellings (``1E2``, ``-0``, ``1e400``), escapes (``\\ud800``), duplicate
 keys and nesting depth reach the runtimes exactly as generated.
 
 Speed matters (a run checks thousands of cases a second), and Hypothesis pays
-per choice. So a JSON value is drawn as one short *token string*: each
-character names an action (open an object, a number at the edge of the
-model, a lone-surrogate string, ...), and ``render_tokens`` turns any token
-string into JSON text that is well-formed unless a corrupting token says
-otherwise. Shrinking a token string removes actions, so a minimal example is
-still a small readable JSON text.
+per choice: a model output is ONE choice, a short byte string, which
+``render_output`` lays out deterministically:
+
+* three header bytes: the layout (bare, fenced, fenced then bare, bare then
+  fenced, two objects, a stray ``}`` first, a fenced array then a bare
+  object, an unclosed fence, prose only, a top-level value) and its styling
+  (the fence's info string, with or without a newline after it, padding and
+  closing; white space inside the JSON);
+* then one token per byte: a JSON action (open an object, a number at the
+  edge of the number model, a lone-surrogate string, nesting to 124–128
+  levels, a duplicate key, a corruption), a prose fragment (words, HTML,
+  unicode, odd white space, stray braces and brackets, fence openers and
+  closers anywhere), or a break between two objects. Each run of JSON tokens
+  renders (``render_tokens``) as a JSON text that is well-formed unless a
+  corrupting token says otherwise; the layout decides which runs are fenced.
+
+Shrinking a byte string deletes tokens and lowers bytes towards zero: the
+plainest layout, styling and tokens have the lowest bytes (zero is a token
+that writes nothing), so a shrunk output is still small readable text.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from hypothesis import strategies as st
 
@@ -86,67 +100,83 @@ _JSON_TOKENS: Final = (
 )
 _JSON_TABLE, _JSON_ALPHABET = _alphabet(_JSON_TOKENS)
 
-
-@dataclass
-class _Frame:
-    is_object: bool
-    members: int = 0
-    last_key: str = '"a"'
+Top = Literal["object", "array", "value"]
 
 
-def render_tokens(tokens: str, *, space: str = " ", top_object: bool = True) -> str:
-    """JSON text from a token string (see the module docstring)."""
+# Each JSON token as (what it does, its text), for the renderer's loop.
+_OPEN_OBJ, _OPEN_ARR, _CLOSE, _VALUE, _DUP, _RAW = range(6)
+_ACTIONS: Final = {
+    "open_obj": _OPEN_OBJ, "open_arr": _OPEN_ARR, "close": _CLOSE, "value": _VALUE,
+    "dup": _DUP, "raw": _RAW,
+}  # fmt: skip
+_STEPS: Final = {char: (_ACTIONS[t.action], t.text) for char, t in _JSON_TABLE.items()}
+
+
+def render_tokens(tokens: str, *, space: str = " ", top: Top = "object") -> str:
+    """JSON text from a token string (see the module docstring): inside an
+    object, an array, or (``top="value"``) as a bare top-level value.
+
+    Inside an object each value gets the next key of ``KEYS``; a ``dup`` token
+    repeats the last key (with the value 2); ``close`` never closes the top
+    level; a raw token is written as it is; whatever is open at the end is
+    closed. Other characters are ignored.
+    """
     out: list[str] = []
-    stack: list[_Frame] = []
-    if top_object:
-        out.append("{")
-        stack.append(_Frame(is_object=True))
+    # The open containers: whether each is an object, its member count and
+    # last key (one loop, no per-token calls: this runs for every case).
+    objects: list[bool] = []
+    members: list[int] = []
+    keys: list[str] = []
+    if top != "value":
+        out.append("{" if top == "object" else "[")
+        objects.append(top == "object")
+        members.append(0)
+        keys.append(KEYS[0])
+    comma, colon = "," + space, ":" + space
+    steps = _STEPS
     for char in tokens:
-        token = _JSON_TABLE.get(char)
-        if token is None:
+        step = steps.get(char)
+        if step is None:
             continue
-        _apply(token, out, stack, space)
-    while stack:
-        out.append("}" if stack.pop().is_object else "]")
+        action, text = step
+        if action == _RAW:
+            out.append(text)
+            continue
+        if action == _CLOSE:
+            if len(objects) > 1:
+                out.append("}" if objects.pop() else "]")
+                members.pop()
+                keys.pop()
+            continue
+        if objects:
+            count = members[-1]
+            if count:
+                out.append(comma)
+            if objects[-1]:
+                if action != _DUP:
+                    keys[-1] = KEYS[count % len(KEYS)]
+                out.append(keys[-1])
+                out.append(colon)
+            members[-1] = count + 1
+        if action in (_OPEN_OBJ, _OPEN_ARR):
+            out.append("{" if action == _OPEN_OBJ else "[")
+            objects.append(action == _OPEN_OBJ)
+            members.append(0)
+            keys.append(KEYS[0])
+        else:
+            out.append("2" if action == _DUP else text)
+    out.extend("}" if is_object else "]" for is_object in reversed(objects))
     return "".join(out) or "null"
 
 
-def _apply(token: _Token, out: list[str], stack: list[_Frame], space: str) -> None:
-    if token.action == "raw":
-        out.append(token.text)
-        return
-    if token.action == "close":
-        if len(stack) > 1:
-            out.append("}" if stack.pop().is_object else "]")
-        return
-    frame = stack[-1] if stack else None
-    if frame is not None:
-        if frame.members:
-            out.append("," + space)
-        if frame.is_object:
-            key = frame.last_key if token.action == "dup" else KEYS[frame.members % len(KEYS)]
-            frame.last_key = key
-            out.append(f"{key}:{space}")
-        frame.members += 1
-    if token.action == "open_obj":
-        out.append("{")
-        stack.append(_Frame(is_object=True))
-    elif token.action == "open_arr":
-        out.append("[")
-        stack.append(_Frame(is_object=False))
-    elif token.action == "dup":
-        out.append("2")
-    else:
-        out.append(token.text)
-
-
-_SPACES: Final = ("", " ", "\n  ", "\t")
+_SPACES: Final = (" ", "", "\n  ", "\t")
 
 
 def json_texts(*, max_tokens: int = 12, top_object: bool = False) -> st.SearchStrategy[str]:
     """JSON values as text, mostly valid, with the contract's edge cases."""
+    top: Top = "object" if top_object else "value"
     return st.builds(
-        lambda tokens, space: render_tokens(tokens, space=space, top_object=top_object),
+        lambda tokens, space: render_tokens(tokens, space=space, top=top),
         st.text(alphabet=_JSON_ALPHABET, max_size=max_tokens),
         st.sampled_from(_SPACES),
     )
@@ -168,108 +198,196 @@ def prose(*, max_size: int = 12) -> st.SearchStrategy[str]:
     return st.text(alphabet=_PROSE_ALPHABET, max_size=max_size)
 
 
-_INFOS: Final = ("json", "", "JSON", " json ", "js on", "{", "python")
-_AFTER_FENCE: Final = ("\n", "", "\r\n", " ")
-_PADS: Final = ("", " ", "\n", "\u00a0", "\u001c", "\u3000", "\t")
-_CLOSES: Final = ("\n```", "```", "", "\n``", "\n```\n")
+# ---------------------------------------------------------------------------
+# Model output: one byte string per case, laid out by ``render_output``.
 
-# How the pieces are laid out: each answers a question the contract settles.
-_LAYOUTS: Final = (
-    "bare",  # prose {obj} prose
-    "fenced",  # ```info\n obj ```
-    "fenced_then_bare",
-    "bare_then_fenced",  # fenced wins even when later
-    "two_objects",  # the first balanced one wins
-    "stray_close_first",  # } {obj}: the depth never returns to zero
-    "fenced_array_then_bare",
-    "unclosed_fence",
-    "prose_only",
-    "value_only",  # a top-level array or scalar
-)
+# What the layouts do with the runs of JSON tokens, in order; each answers a
+# question CONTRACT §1 settles. A layout needs as many runs as it names
+# treatments (a missing run is an empty object, written at the end); runs
+# beyond those are bare.
+Treatment = Literal[
+    "bare", "fenced", "fenced_array", "stray_close", "unclosed", "value", "left_out"
+]
+_LAYOUTS: Final[dict[str, tuple[tuple[Treatment, ...], Treatment]]] = {
+    "bare": ((), "bare"),  # prose {obj} prose
+    "fenced": (("fenced",), "bare"),  # ```info\n obj ```
+    "two_objects": (("bare", "bare"), "bare"),  # the first balanced one wins
+    "fenced_then_bare": (("fenced", "bare"), "bare"),
+    "bare_then_fenced": (("bare", "fenced"), "bare"),  # fenced wins even when later
+    "value_only": (("value",), "bare"),  # a top-level array or scalar
+    "prose_only": ((), "left_out"),
+    "stray_close_first": (("stray_close",), "bare"),  # } {obj}: depth never returns to 0
+    "unclosed_fence": (("unclosed",), "bare"),
+    "fenced_array_then_bare": (("fenced_array", "bare"), "bare"),
+}
 
-
-# Strategies are built once: constructing (and validating) them on every draw
-# costs far more than drawing from them.
-_PROSE: Final = prose()
-_OBJECT: Final = json_object_texts()
-_VALUE: Final = json_texts()
-_LAYOUT: Final = st.sampled_from(_LAYOUTS)
-_FENCE_PARTS: Final = st.tuples(
-    st.sampled_from(_INFOS),
-    st.sampled_from(_AFTER_FENCE),
-    st.sampled_from(_PADS),
-    st.sampled_from(_CLOSES),
-)
-
-
-@st.composite
-def _laid_out(draw: st.DrawFn) -> str:
-    """One of the layouts above: each settles a question of CONTRACT §1."""
-    layout = draw(_LAYOUT)
-    before, after = draw(_PROSE), draw(_PROSE)
-    first = draw(_OBJECT)
-    if layout == "bare":
-        return before + first + after
-    if layout == "prose_only":
-        return before + after
-    if layout == "value_only":
-        return before + draw(_VALUE) + after
-    if layout == "stray_close_first":
-        return before + "}" + first + after
-    fence = _fence(draw, first)
-    second = draw(_OBJECT)
-    return {
-        "fenced": before + fence + after,
-        "fenced_then_bare": before + fence + after + second,
-        "bare_then_fenced": before + second + after + fence,
-        "two_objects": before + first + after + second,
-        "fenced_array_then_bare": before + _fence(draw, draw(_VALUE)) + after + second,
-        "unclosed_fence": before + "```json\n" + first + after,
-    }[layout]
+# Header byte -> choice: index ``byte % len``, then ``byte // len`` for the
+# next choice of the same byte. Repeats weight a choice; the first entry is
+# the plainest, where shrinking goes.
+_LAYOUT_CHOICES: Final = (*_LAYOUTS, "bare", "fenced", "bare")
+_SPACE_CHOICES: Final = (*_SPACES, " ")
+_INFO_CHOICES: Final = ("json", "", "JSON", " json ", "js on", "{", "python", "json", "")
+_AFTER_FENCE: Final = ("\n", "", "\r\n", " ", "\n", "\n")
+_PADS: Final = ("", " ", "\n", "\u00a0", "\u001c", "\u3000", "\t", "", "")
+_CLOSES: Final = ("\n```", "```", "", "\n``", "\n```\n", "\n```", "\n```")
+HEADER_BYTES: Final = 3
 
 
-def _fence(draw: st.DrawFn, body: str) -> str:
-    info, newline, pad, close = draw(_FENCE_PARTS)
-    return f"```{info}{newline}{pad}{body}{pad}{close}"
+@dataclass(frozen=True)
+class _Style:
+    """A layout and how its fences and JSON are written."""
+
+    layout: str = "bare"
+    space: str = " "
+    info: str = "json"
+    after: str = "\n"
+    pad: str = ""
+    close: str = "\n```"
+
+    @property
+    def opener(self) -> str:
+        return f"```{self.info}{self.after}"
+
+    def fence(self, body: str) -> str:
+        return f"{self.opener}{self.pad}{body}{self.pad}{self.close}"
 
 
-# A whole answer as ONE token string: prose fragments, fence pieces and JSON
-# tokens share an alphabet, and each run of JSON tokens renders as an object.
-# One Hypothesis choice per case instead of a dozen keeps generation several
-# times faster; the layouts above keep the well-formed shapes frequent.
+def _digits(byte: int, *choices: Sequence[str]) -> tuple[str, ...]:
+    out = []
+    for options in choices:
+        byte, index = divmod(byte, len(options))
+        out.append(options[index])
+    return tuple(out)
+
+
+# Each header byte's meaning, worked out once for all 256 values.
+_BYTE0: Final = tuple(_digits(b, _LAYOUT_CHOICES, _SPACE_CHOICES) for b in range(256))
+_BYTE1: Final = tuple(_digits(b, _INFO_CHOICES, _AFTER_FENCE) for b in range(256))
+_BYTE2: Final = tuple(_digits(b, _PADS, _CLOSES) for b in range(256))
+
+
+def _style(header: bytes) -> _Style:
+    b0, b1, b2 = (*header, 0, 0, 0)[:HEADER_BYTES]
+    (layout, space), (info, after), (pad, close) = _BYTE0[b0], _BYTE1[b1], _BYTE2[b2]
+    return _Style(layout, space, info, after, pad, close)
+
+
+# Prose tokens; fences and their closers can also sit anywhere in the prose.
 _PROSE_FRAGMENTS: Final = (
-    *_PROSE_ALPHABET,
+    *dict.fromkeys(_PROSE_ALPHABET),
     "Here is the JSON:\n", "Sure! ", " Done.", "<b>ok</b>", "&amp; ", "Café résumé  你好",
-    *(f"```{info}{newline}" for info in _INFOS for newline in _AFTER_FENCE),
-    *(close for close in _CLOSES if close),
+    *(f"```{info}\n" for info in dict.fromkeys(_INFO_CHOICES)),
+    "```json", "```json\r\n", "```json ", "```",
+    "\n```", "\n``", "\n```\n",
     "[1, 2]", "[{}]", "null", '"{"',
 )  # fmt: skip
 _PROSE_TABLE: Final = {chr(0xE400 + i): text for i, text in enumerate(_PROSE_FRAGMENTS)}
+_NOTHING: Final = chr(0xE3FE)  # writes nothing: where shrinking takes a token
 _SEGMENT_BREAK: Final = chr(0xE3FF)  # ends a JSON run: two objects side by side
-_SEGMENT_ALPHABET: Final = _JSON_ALPHABET + _SEGMENT_BREAK + "".join(_PROSE_TABLE)
+# What the prose tokens of a segment write; JSON tokens write nothing here
+# (str.translate: in C, as are the two tables below).
+_PROSE_TRANSLATION: Final[dict[int, str]] = {
+    **{ord(char): text for char, text in _PROSE_TABLE.items()},
+    **{ord(char): "" for char in _JSON_ALPHABET},
+    ord(_NOTHING): "",
+}
+_JSON_ONLY: Final[dict[int, None]] = {ord(char): None for char in (*_PROSE_TABLE, _NOTHING)}
+_FIRST_JSON: Final = re.compile(f"[{_JSON_ALPHABET[0]}-{_JSON_ALPHABET[-1]}]")
+
+
+def _json_token(action: str, text: str = "") -> str:
+    return next(c for c, t in _JSON_TABLE.items() if t == _Token(action, text))
+
+
+def _prose_token(text: str) -> str:
+    return next(c for c, t in _PROSE_TABLE.items() if t == text)
+
+
+def _byte_tokens() -> str:
+    """Token byte -> token: every token once, plainest first, then repeats
+    that make structure (objects, arrays, breaks, fences) more frequent."""
+    plain = _NOTHING + _JSON_ALPHABET + _SEGMENT_BREAK + "".join(_PROSE_TABLE)
+    weights: Iterable[tuple[str, int]] = (
+        (_json_token("open_obj"), 8), (_json_token("close"), 8), (_json_token("open_arr"), 5),
+        (_json_token("value", "1"), 3), (_json_token("value", '"a"'), 3),
+        (_json_token("dup"), 2), (_json_token("value", "true"), 1),
+        (_json_token("value", "null"), 1), (_SEGMENT_BREAK, 8),
+        (_prose_token("```json\n"), 4), (_prose_token("\n```"), 4), (_prose_token(" "), 3),
+        (_prose_token("Here is the JSON:\n"), 2), (_prose_token("\n"), 1),
+        (_prose_token("Sure! "), 1),
+    )  # fmt: skip
+    table = plain + "".join(char * count for char, count in weights)
+    if len(table) != 256:
+        raise RuntimeError(f"a token per byte value: {len(table)} tokens, not 256")
+    return table
+
+
+_BYTE_TOKENS: Final = _byte_tokens()
+
+
+def render_output(program: bytes) -> str:
+    """Model output from a byte string (see the module docstring)."""
+    tokens = program[HEADER_BYTES:].decode("latin-1").translate(_BYTE_TOKENS)
+    return _laid_out(tokens, _style(program[:HEADER_BYTES]))
 
 
 def render_segments(tokens: str) -> str:
-    """Model output from a token string of prose, fence and JSON tokens."""
-    out: list[str] = []
-    run: list[str] = []
-    for char in tokens:
-        if char in _JSON_TABLE:
-            run.append(char)
-            continue
-        if run:
-            out.append(render_tokens("".join(run)))
-            run.clear()
-        out.append(_PROSE_TABLE.get(char, ""))
-    if run:
-        out.append(render_tokens("".join(run)))
+    """Model output from a token string of prose, fence and JSON tokens, bare."""
+    return _laid_out(tokens, _Style())
+
+
+def _laid_out(tokens: str, style: _Style) -> str:
+    treatments, rest = _LAYOUTS[style.layout]
+    out = []
+    runs = 0
+    for lead, run, tail in _segments(tokens):
+        out.append(lead.translate(_PROSE_TRANSLATION))
+        if run is not None:
+            out.append(_treated(run, treatments[runs] if runs < len(treatments) else rest, style))
+            runs += 1
+        out.append(tail.translate(_PROSE_TRANSLATION))
+    out.extend(_treated("", missing, style) for missing in treatments[runs:])
     return "".join(out)
 
 
-_SEGMENTED: Final = st.text(alphabet=_SEGMENT_ALPHABET, min_size=1, max_size=40).map(
-    render_segments
-)
-_MODEL_OUTPUTS: Final = st.one_of(_SEGMENTED, _SEGMENTED, _laid_out())
+def _segments(tokens: str) -> list[tuple[str, str | None, str]]:
+    """Per segment (tokens between two breaks): the prose before its first
+    JSON token, its JSON tokens (None: it has none), and the tokens after the
+    first JSON token, whose prose is written after the JSON. Only a break
+    ends a JSON run, so prose between JSON tokens does not cut an object
+    into pieces."""
+    out: list[tuple[str, str | None, str]] = []
+    for segment in tokens.split(_SEGMENT_BREAK):
+        first = _FIRST_JSON.search(segment)
+        if first is None:
+            out.append((segment, None, ""))
+            continue
+        after = segment[first.start() :]
+        out.append((segment[: first.start()], after.translate(_JSON_ONLY), after))
+    return out
+
+
+def _treated(run: str, treatment: Treatment, style: _Style) -> str:
+    if treatment == "left_out":
+        return ""
+    if treatment == "value":
+        return render_tokens(run, space=style.space, top="value")
+    if treatment == "fenced_array":
+        return style.fence(render_tokens(run, space=style.space, top="array"))
+    body = render_tokens(run, space=style.space)
+    if treatment == "fenced":
+        return style.fence(body)
+    if treatment == "stray_close":
+        return "}" + body
+    if treatment == "unclosed":
+        return style.opener + body
+    return body
+
+
+# Sizes of the byte string: ~13 tokens on average (Hypothesis's average for
+# a minimum of 8), rarely up to 61.
+_PROGRAM: Final = st.binary(min_size=HEADER_BYTES + 5, max_size=HEADER_BYTES + 61)
+_MODEL_OUTPUTS: Final = _PROGRAM.map(render_output)
 
 
 def model_outputs() -> st.SearchStrategy[str]:

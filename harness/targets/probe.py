@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import selectors
 import signal
@@ -106,8 +107,11 @@ class _LineProcess:
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
 
-    def exchange(self, lines: Sequence[bytes], timeout_s: float) -> tuple[list[bytes], str | None]:
-        """Write every line, read as many answers; (answers, failure kind or None).
+    def exchange(
+        self, payload: bytes, lines: int, timeout_s: float
+    ) -> tuple[list[bytes], str | None]:
+        """Write ``payload`` (``lines`` lines), read as many answers; (answers,
+        failure kind or None).
 
         Reading and writing interleave so that neither pipe can fill up and
         deadlock the pair of us. ``timeout_s`` is per answer: the clock
@@ -115,14 +119,14 @@ class _LineProcess:
         last answer, not after the time the whole batch may take.
         """
         assert self.proc.stdin and self.proc.stdout
-        pending: bytes | None = b"".join(lines)
+        pending: bytes | None = payload
         answers: list[bytes] = []
         deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             if pending:
                 selector.register(self.proc.stdin, selectors.EVENT_WRITE)
-            while len(answers) < len(lines):
+            while len(answers) < lines:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return answers, "timeout"
@@ -177,6 +181,38 @@ class _LineProcess:
                 stream.close()
 
 
+class _SharedLines:
+    """The encoded lines of the last few batches, shared by every target.
+
+    Each target is sent the same batch; encoding it once, not once per
+    target, is what counts: the encoders hold the interpreter lock the
+    engine's thread is waiting for. A batch is the same only with the same
+    encoder and the very same case objects (``1 == True``, but their lines
+    differ).
+    """
+
+    def __init__(self, keep: int = 8) -> None:
+        self._lock = threading.Lock()
+        self._recent: deque[tuple[Encode, tuple[JsonValue, ...], bytes]] = deque(maxlen=keep)
+
+    def payload(self, encode: Encode, cases: Sequence[JsonValue]) -> bytes:
+        batch = tuple(cases)
+        with self._lock:
+            for known_encode, known, payload in self._recent:
+                if known_encode is encode and _same_objects(known, batch):
+                    return payload
+            payload = "".join([encode(case) + "\n" for case in batch]).encode("utf-8")
+            self._recent.append((encode, batch, payload))
+            return payload
+
+
+def _same_objects(a: tuple[JsonValue, ...], b: tuple[JsonValue, ...]) -> bool:
+    return len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+_SHARED_LINES = _SharedLines()
+
+
 class ProbeTarget:
     """A runtime's probe programs, one per suite."""
 
@@ -213,9 +249,9 @@ class ProbeTarget:
         remaining = list(cases)
         while remaining:
             process = self._process(suite, config)
-            lines = [encode(case).encode("utf-8") + b"\n" for case in remaining]
+            payload = _SHARED_LINES.payload(encode, remaining)
             started = time.perf_counter()
-            answers, failure = process.exchange(lines, config.timeout_s)
+            answers, failure = process.exchange(payload, len(remaining), config.timeout_s)
             each_ms = (time.perf_counter() - started) * 1000 / max(1, len(answers) or 1)
             out.extend(
                 Observation(self.name, answer.decode("utf-8", errors="replace"), elapsed_ms=each_ms)
