@@ -345,7 +345,7 @@ class Engine:
             nonlocal done, in_flight
             # Always a whole batch: what a test draws must not depend on
             # anything but its choices, or Hypothesis reports it as flaky.
-            drawn = _draw_distinct(data, suite.strategy, batch)[: budget - done]
+            drawn = _draw_distinct(suite.strategy, batch)[: budget - done]
             if state.stopped or not drawn:
                 raise _Enough
             done += len(drawn)
@@ -397,7 +397,7 @@ class Engine:
         failing = {_case_key(finding.example.input)}
 
         def test(data: st.DataObject) -> None:
-            [(case, choices)] = _draw(data, suite.strategy, 1)
+            case, choices = _draw_one(suite.strategy)
             key = _case_key(case)
             if key not in failing:
                 # Out of time: what is left counts as passing, so that
@@ -606,22 +606,19 @@ class _Seeds(ExampleDatabase):
         pass
 
 
-def _draw(data: st.DataObject, strategy: st.SearchStrategy[JsonValue], n: int) -> list[
-    tuple[JsonValue, Choices]
-]:  # fmt: skip
-    """``n`` cases, each with the choices that drew it: replayed alone, those
-    choices draw the same case, so any case can seed a shrinking pass."""
+def _draw_one(strategy: st.SearchStrategy[JsonValue]) -> tuple[JsonValue, Choices]:
+    """A case and the choices that drew it: replayed alone, those choices draw
+    the same case, so any case can seed a shrinking pass."""
     conjecture = current_build_context().data
-    out = []
-    for _ in range(n):
-        start = len(conjecture.nodes)
-        case = data.draw(strategy)
-        out.append((case, tuple(node.value for node in conjecture.nodes[start:])))
-    return out
+    start = len(conjecture.nodes)
+    # Not ``data.draw``: it also saves and restores the global random state and
+    # labels the draw for a report never printed here (30-80 µs a case).
+    case = conjecture.draw(strategy)
+    return case, tuple(node.value for node in conjecture.nodes[start:])
 
 
 def _draw_distinct(
-    data: st.DataObject, strategy: st.SearchStrategy[JsonValue], n: int
+    strategy: st.SearchStrategy[JsonValue], n: int
 ) -> list[tuple[JsonValue, Choices]]:
     """Up to ``n`` distinct cases. Hypothesis starts with its simplest example,
     where every draw is the same case: a batch stops after a few repeats in a
@@ -631,7 +628,7 @@ def _draw_distinct(
     repeats = 0
     while n > 0 and repeats < _GIVE_UP_AFTER:
         n -= 1
-        [(case, choices)] = _draw(data, strategy, 1)
+        case, choices = _draw_one(strategy)
         key = _case_key(case)
         repeats = repeats + 1 if key in distinct else 0
         distinct.setdefault(key, (case, choices))

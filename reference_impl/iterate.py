@@ -40,9 +40,7 @@ def retry_prompt_after_no_json(original: str) -> str:
 
 
 FAILED_PREFIX: Final = "\n\nPrior attempt failed validation:\n"
-FAILED_SUFFIX: Final = (
-    "\n\nFix the specific issue above and respond with a corrected JSON object."
-)
+FAILED_SUFFIX: Final = "\n\nFix the specific issue above and respond with a corrected JSON object."
 
 
 def retry_prompt_after_failure(original: str, error: str) -> str:

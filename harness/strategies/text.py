@@ -100,6 +100,19 @@ _JSON_TOKENS: Final = (
 )
 _JSON_TABLE, _JSON_ALPHABET = _alphabet(_JSON_TOKENS)
 
+# The first two tokens are the plainest values, ``1`` and ``"a"``.
+_PLAIN_NUMBER, _PLAIN_STRING = _JSON_ALPHABET[0], _JSON_ALPHABET[1]
+_TWIN_TRANSLATION: Final = {
+    ord(char): None
+    if token.action == "raw"
+    else _PLAIN_STRING
+    if token.text.startswith('"')
+    else _PLAIN_NUMBER
+    if token.text in NUMBER_LITERALS
+    else char
+    for char, token in _JSON_TABLE.items()
+}
+
 Top = Literal["object", "array", "value"]
 
 
@@ -206,7 +219,7 @@ def prose(*, max_size: int = 12) -> st.SearchStrategy[str]:
 # treatments (a missing run is an empty object, written at the end); runs
 # beyond those are bare.
 Treatment = Literal[
-    "bare", "fenced", "fenced_array", "stray_close", "unclosed", "value", "left_out"
+    "bare", "fenced", "fenced_array", "stray_close", "unclosed", "value", "left_out", "twin"
 ]
 _LAYOUTS: Final[dict[str, tuple[tuple[Treatment, ...], Treatment]]] = {
     "bare": ((), "bare"),  # prose {obj} prose
@@ -219,12 +232,16 @@ _LAYOUTS: Final[dict[str, tuple[tuple[Treatment, ...], Treatment]]] = {
     "stray_close_first": (("stray_close",), "bare"),  # } {obj}: depth never returns to 0
     "unclosed_fence": (("unclosed",), "bare"),
     "fenced_array_then_bare": (("fenced_array", "bare"), "bare"),
+    # The same object again, corrected: plain values where the first had edge
+    # literals. A runtime that accepts (or rejects) the first object where the
+    # contract does not extracts a different value of the same keys.
+    "object_then_twin": (("bare", "twin"), "bare"),
 }
 
 # Header byte -> choice: index ``byte % len``, then ``byte // len`` for the
 # next choice of the same byte. Repeats weight a choice; the first entry is
 # the plainest, where shrinking goes.
-_LAYOUT_CHOICES: Final = (*_LAYOUTS, "bare", "fenced", "bare")
+_LAYOUT_CHOICES: Final = (*_LAYOUTS, "bare", "fenced", "bare", "object_then_twin", "two_objects")
 _SPACE_CHOICES: Final = (*_SPACES, " ")
 _INFO_CHOICES: Final = ("json", "", "JSON", " json ", "js on", "{", "python", "json", "")
 _AFTER_FENCE: Final = ("\n", "", "\r\n", " ", "\n", "\n")
@@ -340,14 +357,24 @@ def _laid_out(tokens: str, style: _Style) -> str:
     treatments, rest = _LAYOUTS[style.layout]
     out = []
     runs = 0
+    first = ""
     for lead, run, tail in _segments(tokens):
         out.append(lead.translate(_PROSE_TRANSLATION))
         if run is not None:
-            out.append(_treated(run, treatments[runs] if runs < len(treatments) else rest, style))
+            treatment = treatments[runs] if runs < len(treatments) else rest
+            first = first or run
+            out.append(_treated(_twin(first) if treatment == "twin" else run, treatment, style))
             runs += 1
         out.append(tail.translate(_PROSE_TRANSLATION))
-    out.extend(_treated("", missing, style) for missing in treatments[runs:])
+    for missing in treatments[runs:]:
+        out.append(_treated(_twin(first) if missing == "twin" else "", missing, style))
     return "".join(out)
+
+
+def _twin(run: str) -> str:
+    """The run with plain values for its literals and no raw tokens: the same
+    keys in the same places, each string ``"a"`` and each number ``1``."""
+    return run.translate(_TWIN_TRANSLATION)
 
 
 def _segments(tokens: str) -> list[tuple[str, str | None, str]]:
