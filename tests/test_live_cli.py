@@ -4,6 +4,7 @@ replayed with ``parity repro``, and a run that loses a stack or is interrupted
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -126,12 +127,15 @@ def test_the_probe_suites_find_what_they_found_before_the_redesign(
     on a fixed seed, reaches each one."""
     options = runner.RunOptions(
         suites=("extract_json", "session_log"),
-        max_examples=5000,
+        max_examples=10_000,
         seed=20261126,
         shrink=False,
         report_dir=tmp_path / "report",
     )
-    summary, _ = runner.run(runner.default_config(), options)
+    default = runner.default_config()
+    # A fresh example database: what earlier runs stored must not help.
+    fresh = dataclasses.replace(default.run, database=tmp_path / "hypothesis")
+    summary, _ = runner.run(dataclasses.replace(default, run=fresh), options)
     found = {
         (f.failure.suite, str(f.failure.cls), f.failure.path, f.failure.blamed)
         for suite in summary.suites
