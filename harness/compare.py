@@ -784,6 +784,9 @@ def _side(diff: Difference, *, target: bool) -> str:
 def _message(cls: DivergenceClass, by_target: dict[str, Difference]) -> str:
     blamed = sorted(by_target)
     first = by_target[blamed[0]]
+    if cls is DivergenceClass.SCHEMA and first.note:
+        # Which rule the output broke says more than two nulls would.
+        return f"{', '.join(blamed)}: {cls} at {first.path}: {first.note}"
     sides = [f"{REFERENCE} {_side(first, target=False)}"]
     sides += [f"{name} {_side(by_target[name], target=True)}" for name in blamed]
     return f"{', '.join(blamed)}: {cls} at {first.path} ({', '.join(sides)})"

@@ -131,7 +131,8 @@ class Recorder:
                 continue
             known.occurrences += 1
             if case_size(result.input) < case_size(known.example.input):
-                known.example = result
+                # The message describes the example shown with it.
+                known.failure, known.example = failure, result
                 self.choices[failure.fingerprint] = choices
 
     def shrinkable(self) -> list[tuple[Finding, Choices]]:

@@ -470,3 +470,10 @@ def test_deepdiff_mapping_agrees_with_an_exact_walk(value: Any, rng: random.Rand
     via_deepdiff = sorted((d.cls, d.path) for d in _structural(a, b))
     via_walk = sorted((d.cls, d.path) for d in _exact(a, b, ()))
     assert via_deepdiff == via_walk
+
+
+def test_a_schema_failure_names_the_rule_that_was_broken() -> None:
+    note = "iterate-success: 'trace_id' is a required property"
+    broken = Difference(DivergenceClass.SCHEMA, "$", note=note)
+    [failure] = blame("iterate", {"rust": (broken,)})
+    assert failure.message == f"rust: schema at $: {note}"

@@ -100,3 +100,25 @@ def test_the_database_replays_the_smallest_example_first(tmp_path: Path) -> None
     again = shrunk(iterate_scenarios(), recording, tmp_path)
     assert seen[0] == first  # replayed before anything is generated
     assert again == first
+
+
+def test_a_finding_s_message_describes_the_example_shown_with_it(tmp_path: Path) -> None:
+    def wrong(case: JsonValue) -> bool:
+        return any(no_json(r) for r in case["replies"])
+
+    class Saying(Wrong):
+        def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
+            # The answer names the case, so each case's message differs.
+            return [
+                Observation(self.name, f"bad {len(json.dumps(c))}" if self.wrong(c) else "ok")
+                for c in cases
+            ]
+
+    targets = [Saying("rust", wrong), Wrong("go", lambda _: False)]
+    settings = EngineSettings(max_examples=300, seed=3, database=tmp_path / "db")
+    summary = Engine(
+        suites=[Scenarios(iterate_scenarios())], targets=targets, settings=settings
+    ).run()
+    [finding] = summary.suites[0].findings
+    assert finding.occurrences > 1
+    assert f'rust "bad {len(json.dumps(finding.example.input))}"' in finding.failure.message
