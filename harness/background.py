@@ -25,6 +25,7 @@ request must end with its target, hence the few lines of ``SharedBackground``.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import threading
@@ -75,15 +76,29 @@ async def _awaited(func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> 
     return await func(*args)
 
 
-def _wait(future: Future[T], timeout: float | None) -> T:
-    try:
-        return future.result(timeout)
-    except TimeoutError:
-        future.cancel()  # nobody waits for it any more: do not let it run on
-        raise
+class _Runs(abc.ABC):
+    """``run``, for whatever can ``submit``."""
+
+    @abc.abstractmethod
+    def submit(self, func: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> Future[T]: ...
+
+    def run(
+        self,
+        func: Callable[[*Ts], Awaitable[T]],
+        *args: *Ts,
+        timeout: float | None = None,
+    ) -> T:
+        """``func(*args)`` awaited on the loop; its result or its exception. Past
+        ``timeout`` seconds it is cancelled and ``TimeoutError`` raised."""
+        future = self.submit(func, *args)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # nobody waits for it any more: do not let it run on
+            raise
 
 
-class Background:
+class Background(_Runs):
     """One event loop on its own named daemon thread. ``start`` and ``stop`` are
     idempotent; a stopped loop can be started again (a new thread)."""
 
@@ -128,16 +143,6 @@ class Background:
             raise
         self._pending.add(future)
         return future
-
-    def run(
-        self,
-        func: Callable[[*Ts], Awaitable[T]],
-        *args: *Ts,
-        timeout: float | None = None,
-    ) -> T:
-        """``func(*args)`` awaited on the loop; its result or its exception. Past
-        ``timeout`` seconds it is cancelled and ``TimeoutError`` raised."""
-        return _wait(self.submit(func, *args), timeout)
 
     def stop(self) -> None:
         """Cancel what is pending, end the loop and join its thread."""
@@ -197,7 +202,7 @@ class SharedBackground:
                 self.background.stop()
 
 
-class Lease:
+class Lease(_Runs):
     """One user's share of a ``SharedBackground``: its own futures, cancelled
     when it is released. ``release`` is idempotent."""
 
@@ -213,14 +218,6 @@ class Lease:
         future = self._shared.background.submit(func, *args)
         self._pending.add(future)
         return future
-
-    def run(
-        self,
-        func: Callable[[*Ts], Awaitable[T]],
-        *args: *Ts,
-        timeout: float | None = None,
-    ) -> T:
-        return _wait(self.submit(func, *args), timeout)
 
     def cancel(self) -> None:
         """Cancel this lease's futures that are not done (others' run on)."""

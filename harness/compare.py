@@ -40,6 +40,7 @@ from harness.model import (
     JsonValue,
     generalise_path,
 )
+from harness.volatile import ID_SHAPE
 
 __all__ = [
     "ID_SHAPE",
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 # A minted trace/session id (docs/decisions.md §3): non-empty [0-9A-Za-z_-], at most 64.
-ID_SHAPE: Final = r"[0-9A-Za-z_-]{1,64}"
 # How a path steps into a string that holds JSON text: $.history[0].status.error<json>.message
 JSON_SEGMENT: Final = "<json>"
 RELATIVE_TOLERANCE: Final = 1e-15

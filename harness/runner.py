@@ -116,7 +116,6 @@ class Environment:
 
     suites: list[Suite]
     targets: list[Target]
-    live: LiveSuites | None = None
 
     def suite(self, name: str) -> Suite:
         return next(s for s in self.suites if s.name == name)
@@ -145,7 +144,7 @@ def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterato
             parts: dict[str, Target] = {s.name: probes[name] for s in probe_suites}
             parts.update({n: http[name] for n in live_names})
             targets.append(RuntimeTarget(name, parts))
-        yield Environment([by_name[n] for n in names], targets, live)
+        yield Environment([by_name[n] for n in names], targets)
 
 
 def _close_all(targets: Sequence[Target]) -> None:

@@ -209,7 +209,7 @@ def _under(prefix: str, differences: tuple[Difference, ...]) -> list[Difference]
     return [dataclasses.replace(d, path=prefix + d.path[1:]) for d in differences]
 
 
-_TRACE_FIELD: Final = re.compile(r'"trace_id":"(' + compare.ID_SHAPE + r')"')
+_TRACE_FIELD: Final = re.compile(r'"trace_id":"(' + volatile.ID_SHAPE + r')"')
 
 
 def _same_bytes(reference: Observation, target: Observation, minted: bool) -> Difference | bool:

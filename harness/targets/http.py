@@ -33,6 +33,7 @@ from typing import Final
 import anyio
 import httpx
 
+from harness import defaults
 from harness.background import Lease, SharedBackground
 from harness.errors import TargetError
 from harness.model import DivergenceClass, InfraError, JsonValue, Observation, Session
@@ -147,8 +148,8 @@ class HttpTarget:
         url: str,
         routes: Mapping[str, Route],
         *,
-        concurrency: int = 8,
-        timeout_s: float = 30.0,
+        concurrency: int = defaults.HTTP_CONCURRENCY,
+        timeout_s: float = defaults.HTTP_TIMEOUT_S,
         session_log: Path | None = None,
         daemon: str | None = None,
         liveness: Liveness | None = None,
