@@ -1,0 +1,27 @@
+"""``parity``: the command line. Exit codes: 0 parity, 1 divergence, 2 error.
+
+One module per command (group); this one only assembles them."""
+
+from __future__ import annotations
+
+import click
+
+from harness import __version__
+from harness.cli.common import reported_errors
+from harness.cli.mock_llm import mock_llm
+from harness.cli.repro import repro
+from harness.cli.run import run
+from harness.cli.schema import schema
+from harness.cli.stacks import stacks_group
+
+__all__ = ["main", "reported_errors"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="parity")
+def main() -> None:
+    """Cross-runtime parity harness for the lakehouse iterate stack."""
+
+
+for _command in (run, repro, schema, stacks_group, mock_llm):
+    main.add_command(_command)
