@@ -400,9 +400,20 @@ def test_blame_is_deterministic_and_generalises_indices() -> None:
         "rust": (Difference(C.VALUE, "$.a[3]", 1, 2),),
         "go": (Difference(C.VALUE, "$.a[0]", 1, 2), Difference(C.VALUE, "$.a[1]", 1, 3)),
     }
-    (failure,) = blame("s", diffs)
-    assert (failure.path, failure.blamed) == ("$.a[*]", ("go", "rust"))
-    assert failure.message.startswith("go, rust: value at $.a[0]")
+    go, rust = blame("s", diffs)
+    # Different places under one generalised path: two mistakes, blamed apart.
+    assert (go.path, go.blamed) == ("$.a[*]", ("go",))
+    assert (rust.path, rust.blamed) == ("$.a[*]", ("rust",))
+    assert go.message.startswith("go: value at $.a[0]")
+    assert blame("s", diffs) == blame("s", dict(reversed(diffs.items())))
+
+
+def test_blame_shares_a_failure_only_for_the_same_mistake() -> None:
+    same = (Difference(C.VALUE, "$.a[0]", 1, 2),)
+    (joint,) = blame("s", {"go": same, "rust": same})
+    assert joint.blamed == ("go", "rust")
+    other = (Difference(C.VALUE, "$.a[0]", 1, 3),)
+    assert [f.blamed for f in blame("s", {"go": same, "rust": other})] == [("go",), ("rust",)]
 
 
 # --------------------------------------------------------------------------- properties
