@@ -773,12 +773,21 @@ def _show(value: JsonValue, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _side(diff: Difference, *, target: bool) -> str:
+def _side(diff: Difference, *, target: bool, limit: int = 40) -> str:
     absent_target = diff.cls is DivergenceClass.MISSING_FIELD or diff.note == _ABSENT_ON_TARGET
     absent_reference = diff.cls is DivergenceClass.EXTRA_FIELD or diff.note == _ABSENT_ON_REFERENCE
     if (target and absent_target) or (not target and absent_reference):
         return "absent"
-    return _show(diff.actual if target else diff.expected)
+    return _show(diff.actual if target else diff.expected, limit)
+
+
+def what_changed(diff: Difference, limit: int = 24) -> str:
+    """The difference in a few words: ``1.0 comes back as 1``; for a schema
+    difference, the rule that was broken."""
+    if diff.cls is DivergenceClass.SCHEMA and diff.note:
+        return diff.note
+    expected = _side(diff, target=False, limit=limit)
+    return f"{expected} comes back as {_side(diff, target=True, limit=limit)}"
 
 
 def _message(cls: DivergenceClass, by_target: dict[str, Difference]) -> str:

@@ -45,13 +45,15 @@ from hypothesis.database import (
     choices_to_bytes,
 )
 
-from harness import __version__, compare, defaults
+from harness import __version__, causes, compare, defaults
+from harness.baseline import Baseline
 from harness.errors import HarnessError, TargetError
 from harness.model import (
     REFERENCE,
     SEVERITY,
     CaseChecked,
     CaseResult,
+    Cause,
     DivergenceClass,
     Event,
     Failure,
@@ -65,8 +67,10 @@ from harness.model import (
     SuiteFinished,
     SuiteStarted,
     SuiteSummary,
+    Trigger,
     generalise_path,
 )
+from harness.suites import registry
 from harness.suites.base import DerivedSuite, GeneratedSuite, Suite, case_size
 from harness.targets.base import StreamingTarget, Target
 from harness.waivers import Waivers
@@ -96,6 +100,7 @@ class EngineSettings:
     database: Path | None = None  # None: no example database
     batch_size: int | None = None  # cases per Hypothesis example; the suite's when None
     shrink: bool = True
+    max_time_s: float | None = None  # bounds the whole run, shared between the suites
 
     def __post_init__(self) -> None:
         if self.profile not in defaults.PROFILES:
@@ -105,6 +110,8 @@ class EngineSettings:
             raise ValueError("max_examples must be at least 1")
         if self.batch_size is not None and not 1 <= self.batch_size <= 256:
             raise ValueError("batch_size must be between 1 and 256")
+        if self.max_time_s is not None and self.max_time_s <= 0:
+            raise ValueError("max_time_s must be positive")
 
     @property
     def budget(self) -> int:
@@ -170,6 +177,7 @@ class Engine:
         regressions: Mapping[str, Sequence[JsonValue]] | None = None,
         listeners: Iterable[Listener] = (),
         today: dt.date | None = None,
+        baseline: Baseline | None = None,
     ) -> None:
         if not targets:
             raise HarnessError("no targets to compare with the reference")
@@ -180,6 +188,8 @@ class Engine:
         self.regressions = dict(regressions or {})
         self.listeners = list(listeners)
         self.today = today or dt.date.today()
+        self.baseline = baseline
+        self._deadline: float | None = None  # --max-time: when the whole run must end
         # One worker per target: a target answers its batches in order, one at
         # a time (a probe's pipe carries one batch), while other targets and
         # the next batch's generation go on.
@@ -216,11 +226,15 @@ class Engine:
             started_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
             profile=self.settings.profile,
             seed=self.settings.seed,
+            max_time_s=self.settings.max_time_s,
         )
+        if self.settings.max_time_s is not None:
+            self._deadline = started + self.settings.max_time_s
         names = tuple(t.name for t in self.targets)
         self.emit(RunStarted(tuple(s.name for s in self.suites), names, self.settings.seed))
         try:
             self._run_suites(summary)
+            self._attribute(summary)
         except BaseException:
             # Ctrl-C: do not wait for batches still in flight; the caller
             # closes the targets (which ends their requests) next.
@@ -237,9 +251,10 @@ class Engine:
     def _run_suites(self, summary: RunSummary) -> None:
         needed = {d for s in self.suites if isinstance(s, DerivedSuite) for d in s.depends_on}
         produced: dict[str, list[JsonValue]] = {}
-        for suite in self.suites:
+        for index, suite in enumerate(self.suites):
+            share = self._share(len(self.suites) - index)
             try:
-                result, items = self.run_suite(suite, produced)
+                result, items = self.run_suite(suite, produced, share_s=share)
             except Exception as exc:  # anything that is not a divergence ends the run
                 summary.suites.append(self._aborted(suite, exc))
                 return
@@ -247,12 +262,66 @@ class Engine:
             if suite.name in needed:
                 produced[suite.name] = items
 
+    def _share(self, suites_left: int) -> float | None:
+        """With --max-time: this suite's part of what is left, after setting
+        aside a tenth of the whole for grouping findings into causes (a suite
+        that ends early leaves its time to the next)."""
+        if self._deadline is None or self.settings.max_time_s is None:
+            return None
+        reserve = self.settings.max_time_s / 10
+        left = self._deadline - reserve - time.monotonic()
+        return max(0.0, left / suites_left)
+
+    # -- causes ----------------------------------------------------------------
+
+    def _attribute(self, summary: RunSummary) -> None:
+        """Group the run's divergences into causes (``causes.py``): each
+        finding's minimal case is replayed once in every suite that takes it.
+        A run whose targets failed is not replayed: each finding is its own."""
+        findings = summary.findings()
+        healthy = not any(suite.errors for suite in summary.suites)
+        replay = self._replay_trigger if healthy else (lambda trigger: frozenset())
+        known = self.baseline.examples if self.baseline is not None else None
+        summary.causes, shown = causes.attribute(findings, replay, known)
+        for cause in summary.causes:
+            self._waive_cause(cause)
+        if self.baseline is not None:
+            summary.baseline = self.baseline.judge(summary.causes, shown)
+
+    def _replay_trigger(self, trigger: Trigger) -> frozenset[str]:
+        """Every finding ``trigger`` shows: in each suite of its family, and in
+        the suites derived from those (an iterate case's session row)."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            return frozenset()
+        by_name = {suite.name: suite for suite in self.suites}
+        shown: set[str] = set()
+        for name in registry.family(trigger.suite):
+            suite = by_name.get(name)
+            if suite is None or isinstance(suite, DerivedSuite):
+                continue
+            results = self._check(suite, [trigger.input], Recorder(), _SuiteState(quiet=True))
+            shown.update(_divergences(results))
+            produced = [item for r in results if (item := suite.produced(r)) is not None]
+            for derived_name in registry.derived_from(name):
+                derived = by_name.get(derived_name)
+                if isinstance(derived, DerivedSuite) and produced:
+                    cases = derived.cases({name: produced})
+                    state = _SuiteState(quiet=True)
+                    shown.update(_divergences(self._check(derived, cases, Recorder(), state)))
+        return frozenset(shown)
+
     def run_suite(
-        self, suite: Suite, produced: Mapping[str, Sequence[JsonValue]] | None = None
+        self,
+        suite: Suite,
+        produced: Mapping[str, Sequence[JsonValue]] | None = None,
+        *,
+        share_s: float | None = None,
     ) -> tuple[SuiteSummary, list[JsonValue]]:
         """One suite: its summary, and what it produced for derived suites."""
         started = time.monotonic()
         recorder, state = Recorder(), _SuiteState()
+        if share_s is not None:
+            state.deadline = started + share_s
         if isinstance(suite, DerivedSuite):
             self._derive(suite, dict(produced or {}), recorder, state)
         else:
@@ -266,6 +335,7 @@ class Engine:
         if recorder.cases == 0 and not state.target_errors:
             raise HarnessError(f"suite {suite.name} checked no case{_why_empty(suite)}")
         summary = self._summary(suite, recorder, state, time.monotonic() - started)
+        summary.share_s, summary.out_of_time = share_s, state.out_of_time
         return summary, recorder.produced
 
     def _summary(
@@ -318,6 +388,17 @@ class Engine:
         if waiver is not None:
             finding.waived_by = waiver.reason
 
+    def _waive_cause(self, cause: Cause) -> None:
+        """A waiver naming a cause covers each of its findings."""
+        if self.waivers is None:
+            return
+        waiver = self.waivers.match_cause(cause.id, self.today)
+        if waiver is None:
+            return
+        cause.waived_by = waiver.reason
+        for finding in cause.findings:
+            finding.waived_by = finding.waived_by or waiver.reason
+
     # -- the three kinds of pass ----------------------------------------------
 
     def _derive(
@@ -331,7 +412,7 @@ class Engine:
         self.emit(SuiteStarted(suite.name, self._names(), len(cases)))
         batch = self.settings.batch_size or suite.batch_size
         for start in range(0, len(cases), batch):
-            if state.stopped:
+            if state.stopped or state.out_of_share():
                 break
             self._check(suite, cases[start : start + batch], recorder, state)
 
@@ -347,7 +428,7 @@ class Engine:
             # Always a whole batch: what a test draws must not depend on
             # anything but its choices, or Hypothesis reports it as flaky.
             drawn = _draw_distinct(suite.strategy, batch)[: budget - done]
-            if state.stopped or not drawn:
+            if state.stopped or not drawn or state.out_of_share():
                 raise _Enough
             done += len(drawn)
             cases, choices = [c for c, _ in drawn], [k for _, k in drawn]
@@ -374,6 +455,8 @@ class Engine:
     def _shrink(self, suite: GeneratedSuite, recorder: Recorder, state: _SuiteState) -> None:
         """Shrink each finding through Hypothesis, seeded with its choices."""
         deadline = time.monotonic() + SHRINK_SECONDS
+        if state.deadline is not None:
+            deadline = min(deadline, state.deadline)
         for finding, choices in recorder.shrinkable():
             if time.monotonic() > deadline or state.stopped:
                 return
@@ -515,7 +598,8 @@ class Engine:
                 item = suite.produced(result)
                 if item is not None:
                     recorder.produced.append(item)
-                self.emit(CaseChecked(suite.name, result))
+                if not state.quiet:
+                    self.emit(CaseChecked(suite.name, result))
                 results.append(result)
         return results
 
@@ -692,6 +776,14 @@ class _SuiteState:
     target_errors: list[Finding] = field(default_factory=list)
     stopped: bool = False
     raise_target_errors: bool = False
+    quiet: bool = False  # a replay for causes: no events
+    deadline: float | None = None  # --max-time: when this suite's share runs out
+    out_of_time: bool = False
+
+    def out_of_share(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.out_of_time = True
+        return self.out_of_time
 
     def note(self, result: CaseResult) -> None:
         for name, observation in result.observations.items():
@@ -729,11 +821,21 @@ class _SuiteState:
         self.target_errors.append(Finding(failure=failure, example=empty))
 
 
+def _divergences(results: Iterable[CaseResult]) -> set[str]:
+    return {f.fingerprint for r in results for f in r.failures if not f.cls.is_infrastructure}
+
+
 def exit_code(summary: RunSummary) -> int:
-    """0 parity, 1 divergence (or an expired waiver), 2 infrastructure error."""
+    """0 parity, 1 divergence (or an expired waiver), 2 infrastructure error.
+    With a baseline only a new cause is a divergence that fails the gate."""
     if any(s.errors for s in summary.suites):
         return 2
-    failing = any(
-        f.waived_by is None and f.failure.cls.fails_gate for s in summary.suites for f in s.findings
-    )
+    if summary.baseline is not None:
+        failing = any(cause.new and cause.fails_gate for cause in summary.causes)
+    else:
+        failing = any(
+            f.waived_by is None and f.failure.cls.fails_gate
+            for s in summary.suites
+            for f in s.findings
+        )
     return 1 if failing or summary.expired_waivers else 0

@@ -9,6 +9,7 @@ consume ``Event``s. Nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -209,10 +210,75 @@ class Finding:
     seed: int | None = None
     reproducer: str | None = None  # path of the saved reproducer file
     waived_by: str | None = None  # waiver reason, when waived
+    cause: str | None = None  # the id of the cause it belongs to
 
     @property
     def id(self) -> str:
         return self.failure.fingerprint
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A case that, run through one suite, shows a cause's findings."""
+
+    suite: str  # where ``input`` is a case (a derived suite's trigger is its origin's)
+    input: JsonValue
+
+    @property
+    def key(self) -> str:
+        """The canonical form of the input."""
+        return json.dumps(self.input, sort_keys=True, ensure_ascii=False, default=repr)
+
+    @property
+    def ident(self) -> str:
+        return f"{self.suite}\x1f{self.key}"
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"suite": self.suite, "input": self.input}
+
+
+@dataclass
+class Cause:
+    """Findings that one minimal case shows together: one fault, as far as
+    the harness can tell (``causes.py`` says how they are grouped)."""
+
+    id: str
+    blamed: tuple[str, ...]
+    summary: str  # who, what, where: "go: number_type at $.value.* — 1.0 comes back as 1"
+    trigger: Trigger
+    findings: list[Finding]  # most severe first
+    new: bool | None = None  # with a baseline: not in it
+    waived_by: str | None = None  # a waiver naming the cause
+
+    @property
+    def occurrences(self) -> int:
+        return sum(finding.occurrences for finding in self.findings)
+
+    @property
+    def fails_gate(self) -> bool:
+        """Some finding fails the gate and no waiver covers it."""
+        return any(f.failure.cls.fails_gate and f.waived_by is None for f in self.findings)
+
+
+@dataclass(frozen=True)
+class KnownCause:
+    """A cause as an earlier report listed it (the baseline)."""
+
+    id: str
+    blamed: tuple[str, ...]
+    summary: str
+    trigger: Trigger | None
+    findings: tuple[str, ...]  # finding ids
+
+
+@dataclass
+class BaselineOutcome:
+    """What a run with ``--baseline`` made of the earlier report."""
+
+    source: str
+    schema_version: str
+    known: list[str] = field(default_factory=list)  # cause ids seen again
+    fixed: list[KnownCause] = field(default_factory=list)  # in the baseline, not seen
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +337,11 @@ class SuiteSummary:
     errors: list[Finding] = field(default_factory=list)  # infrastructure errors
     elapsed_s: float = 0.0
     traceback: str | None = None  # a harness bug that ended the suite, for the report
+    share_s: float | None = None  # with --max-time: the time this suite was given
+    out_of_time: bool = False  # it stopped because its share ran out
+
+    def finding(self, fingerprint: str) -> Finding | None:
+        return next((f for f in self.findings if f.id == fingerprint), None)
 
     @property
     def waived(self) -> int:
@@ -288,3 +359,9 @@ class RunSummary:
     config_path: str | None = None
     elapsed_s: float = 0.0
     exit_code: int = 0
+    causes: list[Cause] = field(default_factory=list)  # most severe first
+    baseline: BaselineOutcome | None = None
+    max_time_s: float | None = None
+
+    def findings(self) -> list[Finding]:
+        return [finding for suite in self.suites for finding in suite.findings]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from harness import defaults, reports, repro
+from harness.baseline import load_baseline
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
 from harness.errors import HarnessError
@@ -74,6 +75,8 @@ class RunOptions:
     report_dir: Path | None = None
     waivers: Path | None = None
     shrink: bool = True
+    baseline: Path | None = None  # an earlier report.json: gate on new causes only
+    max_time_s: float | None = None  # bounds the whole run
     listeners: Sequence[Listener] = field(default_factory=tuple)
 
 
@@ -258,10 +261,18 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
         seed=options.seed,
         database=config.run.database or config.root / defaults.DATABASE_DIR,
         shrink=options.shrink,
+        max_time_s=options.max_time_s,
     )
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
     regressions = _regressions(repro.regression_inputs(config.run.regressions))
+    baseline = load_baseline(options.baseline) if options.baseline else None
+    if baseline is not None:
+        # The known minimal cases first: a known fault is found again through
+        # the same case, and so keeps its cause id, whatever the seed.
+        for suite, cases in baseline.cases().items():
+            if suite in names:
+                regressions[suite] = [*cases, *regressions.get(suite, ())]
     report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
     with environment(config, names, report_dir) as env:
         engine = Engine(
@@ -271,6 +282,7 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
             waivers=waivers,
             regressions=regressions,
             listeners=options.listeners,
+            baseline=baseline,
         )
         summary = engine.run()
     summary.config_path = str(config.path) if config.path else None

@@ -10,6 +10,10 @@ Each ``[[waiver]]`` names a finding exactly as a ``Failure`` names it::
     reason = "validatord writes 1.0 as 1; fixed in #42"
     expires = 2025-12-31           # a TOML date, unquoted
 
+A waiver may name a cause instead (``cause = "3f2a9c0d1e4b"``, its id in
+``report.json``), with the same reason and expiry; it covers every finding of
+that cause.
+
 A waived finding is still reported but does not fail the gate. A waiver is
 valid through its ``expires`` day; from the day after it never matches (the
 finding fails the gate again) and is itself listed as expired, which fails the
@@ -38,18 +42,21 @@ __all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers"]
 
 @dataclass(frozen=True)
 class Waiver:
-    suite: str
-    cls: DivergenceClass
-    path: str
-    targets: tuple[str, ...]  # sorted, like Failure.blamed
+    suite: str | None  # None for a waiver naming a cause
+    cls: DivergenceClass | None
+    path: str | None
+    targets: tuple[str, ...]  # sorted, like Failure.blamed; () for a cause
     reason: str
     expires: dt.date
     index: int = 0  # position in the file, for messages
+    cause: str | None = None  # a cause id
 
     def is_expired(self, today: dt.date) -> bool:
         return today > self.expires
 
     def covers(self, failure: Failure) -> bool:
+        if self.cause is not None:
+            return False
         return (failure.suite, str(failure.cls), failure.path, failure.blamed) == (
             self.suite,
             str(self.cls),
@@ -57,10 +64,15 @@ class Waiver:
             self.targets,
         )
 
+    @property
+    def names(self) -> str:
+        if self.cause is not None:
+            return f"cause {self.cause}"
+        return f"{self.suite} {self.cls} {self.path} [{', '.join(self.targets)}]"
+
     def describe(self) -> str:
         return (
-            f"waiver[{self.index}] {self.suite} {self.cls} {self.path} "
-            f"[{', '.join(self.targets)}] expired {self.expires.isoformat()}: {self.reason}"
+            f"waiver[{self.index}] {self.names} expired {self.expires.isoformat()}: {self.reason}"
         )
 
 
@@ -73,6 +85,13 @@ class Waivers:
         """The live waiver naming this failure, if any (an expired one never matches)."""
         for waiver in self.items:
             if waiver.covers(failure) and not waiver.is_expired(today):
+                return waiver
+        return None
+
+    def match_cause(self, cause: str, today: dt.date) -> Waiver | None:
+        """The live waiver naming this cause, if any."""
+        for waiver in self.items:
+            if waiver.cause == cause and not waiver.is_expired(today):
                 return waiver
         return None
 
@@ -181,8 +200,11 @@ def _explain(error: ValidationError) -> tuple[str, str]:
         "format": "expected a date",
     }
     if kind == "pattern":
-        is_path = parts[-1:] == ["path"]
-        return _key(parts), "expected a path starting with '$'" if is_path else "must not be blank"
+        hints = {
+            "path": "expected a path starting with '$'",
+            "cause": "expected a cause id: 12 hexadecimal digits, as in report.json",
+        }
+        return _key(parts), hints.get(str(parts[-1]) if parts else "", "must not be blank")
     return _key(parts), messages.get(str(kind)) or error.message
 
 
@@ -193,6 +215,24 @@ def _article(type_name: str) -> str:
 
 def _waiver(index: int, raw: dict[str, Any], source: str) -> Waiver:
     where = _key(["waiver", index])
+    if "cause" in raw:
+        mixed = sorted(set(raw) & {"suite", "class", "path", "targets"})
+        if mixed:
+            raise ConfigError(
+                source,
+                f"{where}.{mixed[0]}",
+                "a waiver names a cause or a finding (suite, class, path, targets), not both",
+            )
+        return Waiver(
+            suite=None,
+            cls=None,
+            path=None,
+            targets=(),
+            reason=raw["reason"].strip(),
+            expires=raw["expires"],
+            index=index,
+            cause=raw["cause"],
+        )
     path = raw["path"]
     if generalise_path(path) != path:
         raise ConfigError(
@@ -213,9 +253,9 @@ def _waiver(index: int, raw: dict[str, Any], source: str) -> Waiver:
 
 
 def _check_duplicates(items: tuple[Waiver, ...], source: str) -> None:
-    seen: dict[tuple[str, str, str, tuple[str, ...]], int] = {}
+    seen: dict[str, int] = {}
     for waiver in items:
-        key = (waiver.suite, str(waiver.cls), waiver.path, waiver.targets)
+        key = waiver.names
         if key in seen:
             raise ConfigError(
                 source, _key(["waiver", waiver.index]), f"duplicates waiver[{seen[key]}]"

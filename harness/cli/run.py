@@ -6,12 +6,22 @@ import sys
 from pathlib import Path
 
 import click
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness import config, runner
 from harness.cli.common import err, out, reported_errors, resolve_config
-from harness.model import CaseChecked, Event, RunSummary, SuiteFinished, SuiteStarted
+from harness.model import (
+    CaseChecked,
+    Cause,
+    Event,
+    Finding,
+    RunSummary,
+    SuiteFinished,
+    SuiteStarted,
+)
 
 
 class ProgressListener:
@@ -58,6 +68,16 @@ class ProgressListener:
 @click.option("--waivers", type=click.Path(path_type=Path), help="waivers.toml")
 @click.option("--build/--no-build", default=True, help="build the sample stacks when stale")
 @click.option("--shrink/--no-shrink", default=True, help="shrink each divergence")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    help="an earlier report.json: only causes it does not list fail the gate",
+)
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=1),
+    help="bound the whole run (seconds), shared between the suites",
+)
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
     config_path: Path | None,
@@ -69,6 +89,8 @@ def run(
     waivers: Path | None,
     build: bool,
     shrink: bool,
+    baseline: Path | None,
+    max_time: float | None,
     debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
@@ -92,6 +114,8 @@ def run(
             report_dir=report_dir,
             waivers=waivers,
             shrink=shrink,
+            baseline=baseline,
+            max_time_s=max_time,
             listeners=(ProgressListener(progress),),
         )
         with progress:
@@ -115,34 +139,96 @@ def build_sample_stacks() -> None:
 
 
 def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
-    table = Table(title="findings", show_lines=False)
-    for column in ("suite", "class", "path", "blamed", "seen", "id"):
-        table.add_column(column, overflow="fold")
-    reproducers: set[Path] = set()
-    for suite in summary.suites:
-        for finding in [*suite.errors, *suite.findings]:
-            failure = finding.failure
-            waived = " (waived)" if finding.waived_by else ""
-            table.add_row(
-                suite.suite,
-                str(failure.cls) + waived,
-                failure.path,
-                ", ".join(failure.blamed) or "-",
-                str(finding.occurrences),
-                failure.fingerprint,
-            )
-            if finding.reproducer:
-                reproducers.add(Path(finding.reproducer).parent)
-    if table.row_count:
-        out.print(table)
-    for folder in sorted(reproducers):
-        out.print(f"reproducers: {folder}/  (replay: parity repro {folder})")
+    """One row per cause, readable in an 80-column CI log, then where the
+    details are and the verdict."""
+    print_causes(summary)
+    print_errors(summary)
+    if summary.baseline is not None:
+        print_baseline(summary)
     for waiver in summary.expired_waivers:
-        out.print(f"[red]expired waiver:[/] {waiver}")
+        out.print(Text("expired waiver: ", style="red") + Text(waiver))
+    reproducers = sorted({Path(f.reproducer).parent for f in _all(summary) if f.reproducer})
+    for folder in reproducers:
+        out.print(Text(f"reproducers: {folder}/  (replay: parity repro {folder})"))
     verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
     out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
     for kind, path in sorted(paths.items()):
-        out.print(f"  {kind}: {path}")
+        out.print(Text(f"  {kind}: {path}"))
+
+
+def _all(summary: RunSummary) -> list[Finding]:
+    return [f for suite in summary.suites for f in (*suite.errors, *suite.findings)]
+
+
+def print_causes(summary: RunSummary) -> None:
+    if not summary.causes:
+        return
+    baseline = summary.baseline is not None
+    rows = [_cause_row(cause, baseline=baseline) for cause in summary.causes]
+    headers = (["", "cause"] if baseline else ["cause"]) + ["blamed", "summary", "finds", "seen"]
+    # No cell may wrap: every column but the summary is as wide as its widest
+    # cell, and the summary gets what is left of the line (an 80-column log).
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    fixed = sum(w for h, w in zip(headers, widths, strict=True) if h != "summary")
+    room = max(20, out.width - fixed - 3 * len(headers) - 1)
+    table = Table(title=f"{len(rows)} causes", box=box.SIMPLE_HEAD, title_justify="left")
+    for header in headers:
+        numeric = header in {"finds", "seen"}
+        table.add_column(
+            header,
+            no_wrap=True,
+            justify="right" if numeric else "left",
+            overflow="ellipsis",
+            max_width=room if header == "summary" else None,
+        )
+    for row in rows:
+        table.add_row(*(Text(cell, style=_style(cell)) for cell in row))
+    out.print(table, soft_wrap=False)
+    out.print(Text("every finding of every cause: report.md, report.html, report.json"))
+
+
+def _cause_row(cause: Cause, *, baseline: bool) -> list[str]:
+    who = ", ".join(cause.blamed) + ": "
+    what = cause.summary.removeprefix(who) + _gate_note(cause)
+    row = [cause.id, ",".join(cause.blamed), what, str(len(cause.findings)), str(cause.occurrences)]
+    return (["NEW" if cause.new else "known"] if baseline else []) + row
+
+
+def _style(cell: str) -> str:
+    return "bold red" if cell == "NEW" else ""
+
+
+def _gate_note(cause: Cause) -> str:
+    if cause.waived_by is not None or (not cause.fails_gate and _waived(cause)):
+        return " (waived)"
+    return "" if cause.fails_gate else " (encoding only)"
+
+
+def _waived(cause: Cause) -> bool:
+    return any(finding.waived_by for finding in cause.findings)
+
+
+def print_errors(summary: RunSummary) -> None:
+    for suite in summary.suites:
+        for error in suite.errors:
+            blamed = ", ".join(error.failure.blamed) or "harness"
+            line = f"infrastructure error ({suite.suite}, {blamed}): {error.failure.message}"
+            err.print(Text(line, style="red"))
+
+
+def print_baseline(summary: RunSummary) -> None:
+    outcome = summary.baseline
+    assert outcome is not None
+    new = [cause for cause in summary.causes if cause.new]
+    line = (
+        f"baseline {outcome.source}: {len(new)} new, {len(outcome.known)} known, "
+        f"{len(outcome.fixed)} fixed"
+    )
+    out.print(Text(line))
+    if outcome.schema_version == "1":
+        out.print(Text("  (a version 1 report has no causes: known means all findings were in it)"))
+    for known in outcome.fixed:
+        out.print(Text(f"  fixed {known.id} {known.summary}"))
 
 
 def print_tracebacks(summary: RunSummary, paths: dict[str, Path], *, debug: bool) -> None:

@@ -12,10 +12,18 @@ import shlex
 from pathlib import Path
 from typing import Any, Final
 
-from harness.model import Finding, JsonValue, RunSummary, SuiteSummary, generalise_path
+from harness.model import (
+    BaselineOutcome,
+    Cause,
+    Finding,
+    JsonValue,
+    RunSummary,
+    SuiteSummary,
+    generalise_path,
+)
 from harness.reports.common import jsonable, ordered_targets, write_text
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
 FILENAME: Final = "report.json"
 
 Report = dict[str, Any]
@@ -64,6 +72,38 @@ def finding_json(finding: Finding, suite: SuiteSummary) -> Report:
         "differences": _differences(finding),
         "reproducer": finding.reproducer,
         "replay": replay_command(finding),
+        "cause": finding.cause,
+    }
+
+
+def cause_json(cause: Cause) -> Report:
+    out: Report = {
+        "id": cause.id,
+        "blamed": list(cause.blamed),
+        "summary": cause.summary,
+        "trigger": jsonable(cause.trigger.to_json()),
+        "findings": [finding.id for finding in cause.findings],
+        "occurrences": cause.occurrences,
+        "fails_gate": cause.fails_gate,
+        "waived": cause.waived_by,
+    }
+    if cause.new is not None:
+        out["new"] = cause.new
+    return out
+
+
+def _baseline_json(outcome: BaselineOutcome | None) -> Report | None:
+    if outcome is None:
+        return None
+    fixed = [
+        {"id": c.id, "blamed": list(c.blamed), "summary": c.summary, "findings": list(c.findings)}
+        for c in outcome.fixed
+    ]
+    return {
+        "source": outcome.source,
+        "schema_version": outcome.schema_version,
+        "known": list(outcome.known),
+        "fixed": fixed,
     }
 
 
@@ -76,6 +116,8 @@ def _suite_json(suite: SuiteSummary) -> Report:
         "elapsed_s": float(suite.elapsed_s),
         "targets": list(suite.targets),
         **({"traceback": suite.traceback} if suite.traceback is not None else {}),
+        **({"share_s": suite.share_s} if suite.share_s is not None else {}),
+        **({"out_of_time": True} if suite.out_of_time else {}),
     }
 
 
@@ -91,6 +133,9 @@ def build(summary: RunSummary) -> Report:
         "exit_code": summary.exit_code,
         "elapsed_s": float(summary.elapsed_s),
         "suites": {suite.suite: _suite_json(suite) for suite in summary.suites},
+        "causes": [cause_json(cause) for cause in summary.causes],
+        "baseline": _baseline_json(summary.baseline),
+        "max_time_s": summary.max_time_s,
         "divergences": [finding_json(f, s) for s in summary.suites for f in s.findings],
         "errors": [finding_json(f, s) for s in summary.suites for f in s.errors],
         "expired_waivers": list(summary.expired_waivers),

@@ -20,14 +20,17 @@ class SuiteInfo:
     kind: Kind
     # A derived suite checks what these produced; it needs at least one of them.
     depends_on: tuple[str, ...] = ()
+    # Suites of one family take each other's cases (same shape, same service):
+    # a trigger found by one is replayed through all of them.
+    family: str | None = None
 
 
 REGISTRY: Final = (
     SuiteInfo("extract_json", "probe"),
     SuiteInfo("session_log", "probe"),
     SuiteInfo("validate", "live"),
-    SuiteInfo("iterate", "live"),
-    SuiteInfo("faults", "live"),
+    SuiteInfo("iterate", "live", family="session"),
+    SuiteInfo("faults", "live", family="session"),
     SuiteInfo("sessions", "derived", depends_on=("iterate", "faults")),
 )
 BY_NAME: Final = {info.name: info for info in REGISTRY}
@@ -35,6 +38,19 @@ ALL: Final = tuple(info.name for info in REGISTRY)
 PROBE: Final = tuple(info.name for info in REGISTRY if info.kind == "probe")
 # Live and derived suites both need the runtimes' services (``url`` in parity.toml).
 SERVICE: Final = tuple(info.name for info in REGISTRY if info.kind != "probe")
+
+
+def family(name: str) -> tuple[str, ...]:
+    """The suites whose cases ``name``'s cases are (itself included)."""
+    mine = BY_NAME[name].family
+    if mine is None:
+        return (name,)
+    return tuple(info.name for info in REGISTRY if info.family == mine)
+
+
+def derived_from(name: str) -> tuple[str, ...]:
+    """The derived suites that check what ``name`` produces."""
+    return tuple(info.name for info in REGISTRY if name in info.depends_on)
 
 
 def ordered(names: Iterable[str]) -> list[str]:
