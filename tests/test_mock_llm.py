@@ -214,6 +214,9 @@ def test_completion_shape_and_recorded_bodies(
                 "finish_reason": "stop",
             }
         ],
+        # About four characters a token, rounded up: the two messages' 46
+        # characters, and the 7 of "héllo ✓".
+        "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
     }
     assert server.model.calls("shape", "go") == [first, second]
     assert server.model.calls("shape", "rust") == []
@@ -439,7 +442,7 @@ def test_http10_closes_by_default(server: ScriptedModelServer) -> None:
     body = json.dumps(chat_body("c")).encode()
     answer = raw_exchange(server.model.ports["rust"], request_bytes(body, version="HTTP/1.0"))
     assert b"Connection: close" in answer
-    assert answer.endswith(b'"finish_reason": "stop"}]}')
+    assert answer.endswith(b'"total_tokens": 12}}')
 
 
 @pytest.mark.parametrize(
@@ -449,11 +452,12 @@ def test_http10_closes_by_default(server: ScriptedModelServer) -> None:
         (b"GET /health HTTP/2.0\r\n\r\n", b"505"),
         (b"GET /health HTTP/1.1\r\n bad: fold\r\n\r\n", b"400"),
         (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"400"),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", b"413"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", b"413"),
+        (b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", b"400"),  # no Host (RFC 9112 §3.2)
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"501"),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400"),
-        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
     ],
 )
 def test_malformed_requests_get_an_error_and_a_close(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import xml.etree.ElementTree as ET
@@ -16,6 +18,7 @@ from harness.compare import Projection, blame, compare, parse_output
 from harness.model import (
     REFERENCE,
     CaseResult,
+    Cause,
     DivergenceClass,
     Failure,
     Finding,
@@ -23,6 +26,7 @@ from harness.model import (
     Observation,
     RunSummary,
     SuiteSummary,
+    Trigger,
 )
 from harness.reports import html as html_report
 from harness.reports import json_report, junit, markdown, write_all
@@ -63,6 +67,21 @@ def findings_of(example: CaseResult, **extra: Any) -> list[Finding]:
     return [Finding(failure=f, example=example, **extra) for f in example.failures]
 
 
+def make_cause(ident: str, findings: list[Finding], *, summary: str | None = None) -> Cause:
+    """A cause over ``findings`` as the engine makes one (the grouping is
+    ``harness.causes``' business; reports only render what it decided)."""
+    lead = findings[0]
+    for finding in findings:
+        finding.cause = ident
+    return Cause(
+        id=ident,
+        blamed=lead.failure.blamed,
+        summary=summary or lead.failure.message,
+        trigger=Trigger(lead.failure.suite, lead.example.input),
+        findings=findings,
+    )
+
+
 def hostile_summary() -> RunSummary:
     """A run whose every model-controlled string is an injection attempt."""
     evil_key = f"k{IMG}"
@@ -96,6 +115,14 @@ def hostile_summary() -> RunSummary:
         differences={},
         failures=(Failure("iterate", DivergenceClass.CRASH, "$", ("go",), f"go crashed {IMG}"),),
     )
+    value, number_type = findings
+    causes = [
+        # go's value finding and its encoding_only one: one cause of two findings
+        make_cause("a00000000001", [value, *encoding], summary=f"go: value — {SCRIPT}{FENCE}"),
+        make_cause("b00000000002", [number_type]),
+        make_cause("c00000000003", waived),
+    ]
+    causes[2].waived_by = f"known: {SCRIPT}"  # a waiver naming the cause
     return RunSummary(
         harness_version="0.1.0",
         started_at="2025-06-01T12:00:00Z",
@@ -122,6 +149,7 @@ def hostile_summary() -> RunSummary:
         config_path="parity.toml",
         elapsed_s=4.0,
         exit_code=1,
+        causes=causes,
     )
 
 
@@ -152,7 +180,7 @@ def test_report_json_is_valid_against_its_schema(written: dict[str, Path]) -> No
 
 def test_report_json_content(written: dict[str, Path]) -> None:
     document = json.loads(written["json"].read_text(encoding="utf-8"))
-    assert document["schema_version"] == "1" and document["exit_code"] == 1
+    assert document["schema_version"] == "2" and document["exit_code"] == 1
     assert document["suites"]["extract_json"] == {
         "cases": 50,
         "divergences": 4,
@@ -182,6 +210,17 @@ def test_report_json_content(written: dict[str, Path]) -> None:
     (error,) = document["errors"]
     assert error["class"] == "crash" and error["outputs"]["go"]["infra"]["exit_code"] == 2
     assert document["expired_waivers"][0].startswith("waiver[0]")
+    assert [c["id"] for c in document["causes"]] == ["a00000000001", "b00000000002", "c00000000003"]
+    assert document["causes"][0]["findings"] == [
+        document["divergences"][0]["id"],
+        document["divergences"][2]["id"],
+    ]
+    assert [d["cause"] for d in document["divergences"]] == [
+        "a00000000001",
+        "b00000000002",
+        "a00000000001",
+        "c00000000003",
+    ]
 
 
 def test_report_json_rejects_unknown_fields() -> None:
@@ -200,26 +239,49 @@ def test_the_report_can_be_rendered_from_a_stored_document(written: dict[str, Pa
 # --------------------------------------------------------------------------- junit.xml
 
 
-def test_junit_is_parseable_with_the_right_counts(written: dict[str, Path]) -> None:
+def test_junit_has_one_testcase_per_cause_and_per_suite(written: dict[str, Path]) -> None:
     root = ET.parse(written["junit"]).getroot()
     assert root.tag == "testsuites"
     suites = {s.get("name"): s for s in root.findall("testsuite")}
-    assert set(suites) == {"extract_json", "iterate", "validate", "waivers"}
-    extract = suites["extract_json"]
-    assert (extract.get("tests"), extract.get("failures"), extract.get("skipped")) == (
-        "4",
-        "2",
-        "1",
+    assert list(suites) == [
+        "causes: go",
+        "causes: go, rust",
+        "extract_json",
+        "iterate",
+        "validate",
+        "waivers",
+    ]
+    go = suites["causes: go"]
+    assert (go.get("tests"), go.get("failures"), go.get("errors")) == ("2", "1", "0")
+    failing, waived = go.findall("testcase")
+    assert {failing.get("classname"), waived.get("classname")} == {"parity.go"}
+    assert (failing.get("name") or "").startswith("a00000000001: go: value — " + SCRIPT)
+    failure = failing.find("failure")
+    assert failure is not None and failure.get("type") == "value"
+    body = failure.text or ""
+    # its trigger and each finding with suite, class, path and how often it was seen
+    assert 'trigger (extract_json): {"raw":"```json\\n' + SCRIPT in body
+    assert "- extract_json encoding_only at $, seen 1x [" in body
+    assert '- extract_json value at $.value["k\\' + IMG + '"], seen 3x [' in body
+    # a waived cause passes, saying why
+    assert waived.find("failure") is None and waived.find("skipped") is None
+    assert (waived.findtext("system-out") or "").startswith(f"waived: known: {SCRIPT}")
+    (both,) = suites["causes: go, rust"].findall("testcase")
+    assert both.get("classname") == "parity.go+rust" and both.find("failure") is not None
+    # every suite shows what it checked; errors stay <error> testcases
+    (extract,) = suites["extract_json"].findall("testcase")
+    assert list(extract) == [] and extract.get("name") == "checked 50 cases"
+    checked, crashed = suites["iterate"].findall("testcase")
+    assert checked.get("name") == "checked 5 cases"
+    error = crashed.find("error")
+    assert (
+        error is not None and error.get("type") == "crash" and IMG in (error.get("message") or "")
     )
-    assert len(extract.findall("testcase/failure")) == 2
-    (skipped,) = extract.findall("testcase/skipped")
-    assert skipped.get("message") == f"waived: known: {SCRIPT}"
-    (error,) = suites["iterate"].findall("testcase/error")
-    assert error.get("type") == "crash" and IMG in (error.get("message") or "")
+    assert suites["iterate"].get("errors") == "1"
     (passing,) = suites["validate"].findall("testcase")
     assert list(passing) == [] and "20 cases" in (passing.get("name") or "")
     assert suites["waivers"].find("testcase/failure") is not None
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "3", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("8", "3", "1")
 
 
 def test_junit_keeps_payloads_as_text_and_drops_illegal_characters(
@@ -268,10 +330,11 @@ def test_markdown_has_the_suite_table_and_each_divergence(written: dict[str, Pat
 def test_markdown_fences_cannot_be_broken_by_model_text(written: dict[str, Path]) -> None:
     text = written["markdown"].read_text(encoding="utf-8")
     blocks = fenced_blocks(text)
-    assert len(blocks) == 5  # 4 divergences and 1 error
-    fence, body = blocks[0]
+    assert len(blocks) == 8  # 3 triggers, 4 divergences and 1 error
+    with_payload = [(f, b) for f, b in blocks if any(line.startswith("input") for line in b)]
+    assert len(with_payload) == 5
+    fence, body = next((f, b) for f, b in with_payload if any("````" in line for line in b))
     assert len(fence) > 4  # longer than the ```` run inside
-    assert any(line.startswith("input") for line in body)
     assert [line.split()[0] for line in body if line.startswith(("reference", "go ", "rust"))][
         :3
     ] == ["reference", "go", "rust"]
@@ -308,16 +371,43 @@ class TagCollector(HTMLParser):
         self.attributes.update(name for name, _ in attrs)
 
 
+class ScriptCollector(TagCollector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        if tag == "script":
+            self.scripts.append("")
+            self._in_script = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+
+
 def test_html_never_contains_a_payload_unescaped(written: dict[str, Path]) -> None:
     page = written["html"].read_text(encoding="utf-8")
     for payload in PAYLOADS:
         assert payload not in page
         assert html.escape(payload, quote=True) in page
-    assert "<script" not in page.lower() and "<img" not in page.lower()
-    parser = TagCollector()
+    assert "<img" not in page.lower()
+    parser = ScriptCollector()
     parser.feed(page)
-    assert "script" not in parser.tags and "img" not in parser.tags
+    assert "img" not in parser.tags
     assert not {name for name in parser.attributes if name.startswith("on")}
+    # the one script is the page's own, and the only one the CSP lets run
+    assert parser.scripts == [html_report.SCRIPT] and page.lower().count("<script") == 1
+    digest = base64.b64encode(hashlib.sha256(parser.scripts[0].encode()).digest()).decode()
+    csp = page.split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+    assert directives["script-src"] == [f"'sha256-{digest}'"]
+    assert directives["default-src"] == ["'none'"]
 
 
 def test_html_is_self_contained(written: dict[str, Path]) -> None:

@@ -13,6 +13,7 @@ from harness.cli.repro import repro
 from harness.cli.run import run
 from harness.cli.schema import schema
 from harness.cli.stacks import stacks_group
+from harness.cli.waive import waive
 
 __all__ = ["main", "reported_errors"]
 
@@ -23,5 +24,5 @@ def main() -> None:
     """Cross-runtime parity harness for the lakehouse iterate stack."""
 
 
-for _command in (run, repro, schema, stacks_group, mock_llm):
+for _command in (run, repro, schema, stacks_group, mock_llm, waive):
     main.add_command(_command)

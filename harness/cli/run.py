@@ -165,7 +165,7 @@ def print_causes(summary: RunSummary) -> None:
         return
     baseline = summary.baseline is not None
     rows = [_cause_row(cause, baseline=baseline) for cause in summary.causes]
-    headers = (["", "cause"] if baseline else ["cause"]) + ["blamed", "summary", "finds", "seen"]
+    headers = ["gate", "cause", "blamed", "summary", "finds", "seen"]
     # No cell may wrap: every column but the summary is as wide as its widest
     # cell, and the summary gets what is left of the line (an 80-column log).
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
@@ -188,24 +188,23 @@ def print_causes(summary: RunSummary) -> None:
 
 
 def _cause_row(cause: Cause, *, baseline: bool) -> list[str]:
-    who = ", ".join(cause.blamed) + ": "
-    what = cause.summary.removeprefix(who) + _gate_note(cause)
-    row = [cause.id, ",".join(cause.blamed), what, str(len(cause.findings)), str(cause.occurrences)]
-    return (["NEW" if cause.new else "known"] if baseline else []) + row
+    what = cause.summary.removeprefix(", ".join(cause.blamed) + ": ")
+    count, seen = str(len(cause.findings)), str(cause.occurrences)
+    return [_gate(cause, baseline=baseline), cause.id, ",".join(cause.blamed), what, count, seen]
+
+
+def _gate(cause: Cause, *, baseline: bool) -> str:
+    """What the cause does to the gate, in a word."""
+    if not cause.fails_gate:
+        waived = cause.waived_by is not None or any(f.waived_by for f in cause.findings)
+        return "waived" if waived else "enc"  # encoding only: never fails the gate
+    if baseline:
+        return "NEW" if cause.new else "known"
+    return "FAIL"
 
 
 def _style(cell: str) -> str:
-    return "bold red" if cell == "NEW" else ""
-
-
-def _gate_note(cause: Cause) -> str:
-    if cause.waived_by is not None or (not cause.fails_gate and _waived(cause)):
-        return " (waived)"
-    return "" if cause.fails_gate else " (encoding only)"
-
-
-def _waived(cause: Cause) -> bool:
-    return any(finding.waived_by for finding in cause.findings)
+    return "bold red" if cell in {"NEW", "FAIL"} else ""
 
 
 def print_errors(summary: RunSummary) -> None:

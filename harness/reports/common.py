@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import unicodedata
@@ -77,3 +78,93 @@ def write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8", "backslashreplace"))
     return path
+
+
+# --------------------------------------------------------------------------- causes
+
+WAIVER_DAYS: Final = 30  # a copy-ready waiver expires this long after the run
+_STATE_LABELS: Final = {
+    "new": "NEW",
+    "failing": "fails the gate",
+    "known": "known",
+    "waived": "waived",
+    "passing": "does not fail the gate",
+}
+
+
+def cause_state(cause: Mapping[str, Any], report: Mapping[str, Any]) -> str:
+    """What the gate made of a cause: new, failing, known, waived or passing.
+
+    ``new`` and ``failing`` fail the gate (``new`` only with a baseline, where
+    a known cause does not); ``passing`` is a cause no finding of which fails
+    the gate (``encoding_only``, or every finding waived one by one).
+    """
+    if cause["waived"] is not None:
+        return "waived"
+    if report.get("baseline") is not None and cause.get("new") is False:
+        return "known"
+    if not cause["fails_gate"]:
+        return "passing"
+    return "new" if report.get("baseline") is not None else "failing"
+
+
+def state_label(state: str) -> str:
+    return _STATE_LABELS[state]
+
+
+def fails(cause: Mapping[str, Any], report: Mapping[str, Any]) -> bool:
+    return cause_state(cause, report) in ("new", "failing")
+
+
+def runtime_label(blamed: Iterable[str]) -> str:
+    return ", ".join(blamed) or "-"
+
+
+def by_runtime(causes: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Causes grouped by their blamed targets, groups in order of their most
+    severe cause (causes come most severe first)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for cause in causes:
+        groups.setdefault(runtime_label(cause["blamed"]), []).append(cause)
+    return list(groups.items())
+
+
+def cause_findings(cause: Mapping[str, Any], report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A cause's divergences, in the cause's order (most severe first)."""
+    by_id = {item["id"]: item for item in report["divergences"]}
+    return [by_id[fid] for fid in cause["findings"] if fid in by_id]
+
+
+def orphans(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Divergences no listed cause holds (none in a well-formed report; shown
+    on their own rather than lost)."""
+    held = {fid for cause in report.get("causes", []) for fid in cause["findings"]}
+    return [item for item in report["divergences"] if item["id"] not in held]
+
+
+def trigger_text(trigger: Mapping[str, Any]) -> str:
+    """A trigger's input as a person reads it: text as itself (control and
+    bidi characters escaped), any other value as compact JSON."""
+    value = trigger["input"]
+    return printable(value) if isinstance(value, str) else compact(value)
+
+
+def waiver_expiry(started_at: str, *, days: int = WAIVER_DAYS) -> str:
+    """The ISO date ``days`` after the run started (its date if unparsable)."""
+    try:
+        start = dt.datetime.fromisoformat(started_at).date()
+    except ValueError:
+        try:
+            start = dt.date.fromisoformat(started_at[:10])
+        except ValueError:
+            start = dt.datetime.now(dt.UTC).date()
+    return (start + dt.timedelta(days=days)).isoformat()
+
+
+def waiver_toml(cause_id: str, started_at: str) -> str:
+    """A ``[[waiver]]`` table naming a cause, for waivers.toml (reason to fill in)."""
+    # json.dumps of a string is a valid TOML basic string.
+    return (
+        f'[[waiver]]\ncause = {json.dumps(cause_id)}\nreason = "..."\n'
+        f"expires = {waiver_expiry(started_at)}\n"
+    )

@@ -1,15 +1,23 @@
-"""``report.html``: one self-contained page (inline CSS, no scripts, no assets).
+"""``report.html``: one self-contained page (inline CSS and one inline script, no assets).
 
-For each finding the outputs stand side by side (reference | each target),
-pretty-printed, with the lines at the differing paths marked, and the list of
-differences next to them. Every string that came from a model, a target or a
-waivers file goes through ``html.escape`` (quote=True) via ``_e``; the page also
-carries a Content-Security-Policy that forbids scripts, as a second line of
-defence.
+Causes come first, grouped by the runtime they blame; each expands into its
+trigger, a table of its findings, a copy-ready waiver and each finding in
+full: the outputs side by side (reference | each target), pretty-printed,
+with the lines at the differing paths marked, and the list of differences.
+Selects filter the causes by runtime, suite and class.
+
+Every string that came from a model, a target or a waivers file goes through
+``html.escape`` (quote=True) via ``_e``. The page carries a
+Content-Security-Policy that allows no script but the page's own (``SCRIPT``,
+by its hash) and no event-handler attribute, as a second line of defence:
+an injected ``<script>`` would not run even if it got past the escaping. The
+script reads ``data-`` attributes only; without it every cause is listed.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from collections.abc import Iterator
@@ -18,7 +26,23 @@ from typing import Any, Final
 
 from harness.compare import JSON_SEGMENT, format_path, parse_output
 from harness.model import REFERENCE, DivergenceClass
-from harness.reports.common import compact, ordered_targets, printable, truncate, write_text
+from harness.reports.common import (
+    by_runtime,
+    cause_findings,
+    cause_state,
+    compact,
+    fails,
+    ordered_targets,
+    orphans,
+    printable,
+    runtime_label,
+    state_label,
+    trigger_text,
+    truncate,
+    waiver_expiry,
+    waiver_toml,
+    write_text,
+)
 
 FILENAME: Final = "report.html"
 MAX_LINES: Final = 400  # per output column
@@ -46,7 +70,74 @@ span.mark-other{background:#fff8c5;display:block}
 tr.mark-this td{background:#ffd8b5}
 .muted{color:#656d76}
 code{font-family:ui-monospace,monospace;background:#f6f8fa;padding:0 .2rem}
+[hidden]{display:none!important}
+form.filters{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #d0d7de}
+form.filters label{margin-right:1rem}
+details.cause{border:1px solid #d0d7de;border-radius:6px;padding:.4rem .8rem;margin:.5rem 0}
+details.cause>summary{cursor:pointer}
+.badge{font-size:12px;border-radius:10px;padding:0 .5rem;border:1px solid #d0d7de}
+.badge.new,.badge.failing{background:#ffebe9;border-color:#cf222e;color:#cf222e}
+.badge.known,.badge.waived,.badge.passing{background:#f6f8fa;color:#656d76}
+.waiver{display:flex;gap:.5rem;align-items:flex-start;margin:.5rem 0}
+.waiver pre{border:1px solid #d0d7de;border-radius:4px;background:#f6f8fa}
 """
+
+# The page's one script: filters and copy buttons. It reads data- attributes
+# and never model text as markup; the CSP allows it by its hash only.
+SCRIPT: Final = """
+(function () {
+  "use strict";
+  var selects = document.querySelectorAll("select[data-filter]");
+  function want(name) {
+    var s = document.querySelector('select[data-filter="' + name + '"]');
+    return s ? s.value : "";
+  }
+  function apply() {
+    var runtime = want("runtime"), suite = want("suite"), cls = want("cls"), shown = 0;
+    document.querySelectorAll("[data-cause]").forEach(function (cause) {
+      var any = false;
+      cause.querySelectorAll("[data-finding]").forEach(function (f) {
+        var hit = (!suite || f.dataset.suite === suite) && (!cls || f.dataset.cls === cls);
+        f.hidden = !hit;
+        any = any || hit;
+      });
+      cause.hidden = !(any && (!runtime || cause.dataset.runtime === runtime));
+      if (!cause.hidden) { shown += 1; }
+    });
+    document.querySelectorAll("[data-group]").forEach(function (group) {
+      group.hidden = !group.querySelector("[data-cause]:not([hidden])");
+    });
+    var counter = document.getElementById("shown");
+    if (counter) { counter.textContent = shown + " shown"; }
+  }
+  selects.forEach(function (s) { s.addEventListener("change", apply); });
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var pre = document.getElementById(button.dataset.copy);
+      function done() { button.textContent = "Copied"; }
+      function select() {
+        var range = document.createRange(), selection = window.getSelection();
+        range.selectNodeContents(pre);
+        selection.removeAllRanges();
+        selection.addRange(range);
+        try {
+          document.execCommand("copy");
+          done();
+        } catch (e) {
+          button.textContent = "Selected: copy it";
+        }
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(pre.textContent).then(done, select);
+      } else {
+        select();
+      }
+    });
+  });
+})();
+"""
+_SCRIPT_HASH: Final = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+CSP: Final = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'"
 
 
 def _e(value: object) -> str:
@@ -185,9 +276,12 @@ def _finding(item: dict[str, Any]) -> str:
         + (f" · <strong>waived</strong>: {_e(item['waived'])}" if waived else "")
         + "</p>"
     )
+    if item.get("cause"):
+        facts = facts.replace("</p>", f" · cause {_e(item['cause'])}</p>")
     replay = item["replay"] or item["reproducer"]
     parts = [
-        f'<section class="finding{" waived" if waived else ""}" id="f-{_e(item["id"])}">',
+        f'<section class="finding{" waived" if waived else ""}" id="f-{_e(item["id"])}"'
+        f' data-finding data-suite="{_e(item["suite"])}" data-cls="{_e(item["class"])}">',
         head,
         facts,
         f"<p><code>{_e(item['message'])}</code></p>",
@@ -208,16 +302,21 @@ def _pretty_input(value: Any) -> str:
 
 
 def _suites_table(report: dict[str, Any]) -> str:
+    bounded = report.get("max_time_s") is not None
     rows = [
         "<tr><th>suite</th><th>targets</th><th>cases</th><th>divergences</th><th>waived</th>"
-        "<th>errors</th><th>time</th></tr>"
+        f"<th>errors</th><th>time</th>{'<th>share</th>' if bounded else ''}</tr>"
     ]
     for name, info in report["suites"].items():
+        share = ""
+        if bounded:
+            given = f"{info['share_s']:.1f} s" if info.get("share_s") is not None else "-"
+            share = f'<td class="n">{given}{" (ran out)" if info.get("out_of_time") else ""}</td>'
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{_e(', '.join(info['targets']))}</td>"
             f'<td class="n">{_e(info["cases"])}</td><td class="n">{_e(info["divergences"])}</td>'
             f'<td class="n">{_e(info["waived"])}</td><td class="n">{_e(info["errors"])}</td>'
-            f'<td class="n">{info["elapsed_s"]:.1f} s</td></tr>'
+            f'<td class="n">{info["elapsed_s"]:.1f} s</td>{share}</tr>'
         )
     return f'<table class="suites">{"".join(rows)}</table>'
 
@@ -228,6 +327,112 @@ def _list(title: str, items: list[dict[str, Any]]) -> str:
     return f"<h2>{_e(title)} ({len(items)})</h2>\n" + "\n".join(_finding(i) for i in items)
 
 
+# --------------------------------------------------------------------------- causes
+
+
+def _select(name: str, label: str, values: list[str]) -> str:
+    options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
+    return (
+        f'<label>{_e(label)} <select data-filter="{_e(name)}">'
+        f'<option value="">all</option>{options}</select></label>'
+    )
+
+
+def _filters(report: dict[str, Any]) -> str:
+    causes = report["causes"]
+    items = [i for c in causes for i in cause_findings(c, report)]
+    return (
+        '<form class="filters">'
+        + _select("runtime", "runtime", [label for label, _ in by_runtime(causes)])
+        + _select("suite", "suite", sorted({i["suite"] for i in items}))
+        + _select("cls", "class", sorted({i["class"] for i in items}))
+        + f'<span class="muted" id="shown">{len(causes)} shown</span></form>'
+    )
+
+
+def _findings_table(items: list[dict[str, Any]]) -> str:
+    rows = ["<tr><th>suite</th><th>class</th><th>path</th><th>seen</th><th>finding</th></tr>"]
+    for i in items:
+        waived = ' <span class="muted">waived</span>' if i["waived"] is not None else ""
+        rows.append(
+            f'<tr data-finding data-suite="{_e(i["suite"])}" data-cls="{_e(i["class"])}">'
+            f"<td>{_e(i['suite'])}</td><td><code>{_e(i['class'])}</code></td>"
+            f'<td><code>{_e(i["path"])}</code></td><td class="n">{_e(i["occurrences"])}</td>'
+            f'<td><a href="#f-{_e(i["id"])}"><code>{_e(i["id"])}</code></a>{waived}</td></tr>'
+        )
+    return f'<table class="findings">{"".join(rows)}</table>'
+
+
+def _waiver(cause: dict[str, Any], started_at: str) -> str:
+    """A ``[[waiver]]`` naming the cause, ready to paste into waivers.toml."""
+    ident = _e(f"w-{cause['id']}")
+    command = f"parity waive {cause['id']} --reason '...' --expires {waiver_expiry(started_at)}"
+    return (
+        f'<div class="waiver"><pre id="{ident}">{_e(waiver_toml(cause["id"], started_at))}</pre>'
+        f'<button type="button" data-copy="{ident}">Copy</button></div>'
+        f'<p class="muted">or: <code>{_e(command)}</code></p>'
+    )
+
+
+def _cause(cause: dict[str, Any], report: dict[str, Any]) -> str:
+    state = cause_state(cause, report)
+    items = cause_findings(cause, report)
+    trigger = cause["trigger"]
+    waived = f" · waived: {_e(cause['waived'])}" if cause["waived"] is not None else ""
+    summary = (
+        f'<summary><span class="badge {state}">{_e(state_label(state))}</span> '
+        f"<code>{_e(cause['id'])}</code> {_e(cause['summary'])} "
+        f'<span class="muted">· {len(items)} finding(s) · seen {_e(cause["occurrences"])}×'
+        f"{waived}</span></summary>"
+    )
+    parts = [
+        f'<details class="cause" id="c-{_e(cause["id"])}" data-cause'
+        f' data-runtime="{_e(runtime_label(cause["blamed"]))}">',
+        summary,
+        f"<h4>trigger ({_e(trigger['suite'])})</h4>",
+        f"<pre>{_e(truncate(trigger_text(trigger), STRING_LIMIT * 4))}</pre>",
+        _findings_table(items),
+        _waiver(cause, report["started_at"]),
+        *(_finding(item) for item in items),
+        "</details>",
+    ]
+    return "\n".join(parts)
+
+
+def _causes(report: dict[str, Any]) -> str:
+    causes = report.get("causes", [])
+    if not causes:
+        return ""
+    failing = sum(fails(c, report) for c in causes)
+    parts = [f"<h2>Causes ({len(causes)}, {failing} failing the gate)</h2>", _filters(report)]
+    for label, group in by_runtime(causes):
+        parts.append(f'<section class="runtime" data-group="{_e(label)}">')
+        parts.append(f"<h3>{_e(label)}: {len(group)} cause(s)</h3>")
+        parts += [_cause(cause, report) for cause in group]
+        parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _baseline(report: dict[str, Any]) -> str:
+    baseline = report.get("baseline")
+    if baseline is None:
+        return ""
+    fixed = "".join(
+        f"<li><code>{_e(c['id'])}</code> {_e(c['summary'])} "
+        f'<span class="muted">({len(c["findings"])} finding(s))</span></li>'
+        for c in baseline["fixed"]
+    )
+    return (
+        f'<p class="muted">baseline {_e(baseline["source"])}: {len(baseline["known"])} known '
+        f"cause(s) seen again, {len(baseline['fixed'])} fixed</p>"
+        + (
+            f"<h2>Fixed since the baseline ({len(baseline['fixed'])})</h2><ul>{fixed}</ul>"
+            if fixed
+            else ""
+        )
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     passed = report["exit_code"] == 0
     verdict = (
@@ -236,24 +441,29 @@ def render(report: dict[str, Any]) -> str:
         else f'<span class="fail">failed (exit code {_e(report["exit_code"])})</span>'
     )
     expired = "".join(f"<li><code>{_e(text)}</code></li>" for text in report["expired_waivers"])
+    bound = report.get("max_time_s")
     body = [
         f"<h1>Parity report: {verdict}</h1>",
         f'<p class="muted">profile {_e(report["profile"])} · seed {_e(report["seed"])} · '
         f"started {_e(report['started_at'])} · {report['elapsed_s']:.1f} s · "
-        f"harness {_e(report['harness_version'])}</p>",
-        _suites_table(report),
+        f"harness {_e(report['harness_version'])}"
+        + (f" · max time {_e(f'{bound:g}')} s" if bound is not None else "")
+        + "</p>",
         f"<h2>Expired waivers</h2><ul>{expired}</ul>" if expired else "",
-        _list("Divergences", report["divergences"]),
         _list("Infrastructure errors", report["errors"]),
+        _causes(report),
+        _baseline(report),
+        "<h2>Suites</h2>",
+        _suites_table(report),
+        _list("Divergences without a cause", orphans(report)),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>Parity report</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(part for part in body if part)
-        + "\n</body></html>\n"
+        + f"\n<script>{SCRIPT}</script>\n</body></html>\n"
     )
 
 

@@ -1,9 +1,15 @@
 """``report.md``: a summary that fits a CI step summary (GitHub's is 1 MiB).
 
+Causes come first, grouped by the runtime they blame: the ones that fail the
+gate in full (summary, trigger, a table of their findings), the known, waived
+and non-gating ones folded away; then the causes the baseline had that this
+run no longer shows; then the suites and, folded, each divergence.
+
 Model-produced text only ever appears inside code: inline spans and fenced
 blocks whose fence is longer than any backtick run in the content, so no
-model string can close the fence and inject Markdown or HTML. Invisible and
-bidi characters are shown as escapes; long strings are cut.
+model string can close the fence and inject Markdown or HTML (the only raw
+HTML is our own ``<details>``). Invisible and bidi characters are shown as
+escapes; long strings are cut.
 """
 
 from __future__ import annotations
@@ -13,12 +19,41 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import volatile
-from harness.reports.common import compact, one_line, ordered_targets, truncate, write_text
+from harness.reports.common import (
+    by_runtime,
+    cause_findings,
+    cause_state,
+    compact,
+    fails,
+    one_line,
+    ordered_targets,
+    orphans,
+    trigger_text,
+    truncate,
+    write_text,
+)
 
 FILENAME: Final = "report.md"
 MAX_ITEMS: Final = 40  # findings listed in full; the rest are counted
+MAX_CAUSES: Final = 40  # causes listed in full; the rest are counted
 VALUE_LIMIT: Final = 300
+TRIGGER_LIMIT: Final = 600
+TRIGGER_LINES: Final = 12
 _BACKTICKS: Final = re.compile(r"`+")
+_COUNTED: Final = {
+    "new": "new",
+    "failing": "failing",
+    "known": "known",
+    "waived": "waived",
+    "passing": "not gating",
+}
+_BADGES: Final = {
+    "new": "🆕 **NEW**",
+    "failing": "❌ fails the gate",
+    "known": "known",
+    "waived": "waived",
+    "passing": "does not fail the gate",
+}
 
 
 def _longest_run(text: str) -> int:
@@ -47,15 +82,118 @@ def _headline(report: dict[str, Any]) -> str:
     return f"## Parity report: {mark}"
 
 
+# --------------------------------------------------------------------------- causes
+
+
+def _trigger_block(trigger: dict[str, Any]) -> str:
+    """The minimal case, lines kept (a trigger is often multi-line text), cut short."""
+    lines = truncate(trigger_text(trigger), TRIGGER_LIMIT).split("\n")
+    if len(lines) > TRIGGER_LINES:
+        lines = [*lines[:TRIGGER_LINES], f"… ({len(lines) - TRIGGER_LINES} more lines)"]
+    # one_line per line: tabs and the other escapes, no line can be a fence
+    return fenced([one_line(line) for line in lines])
+
+
+def _findings_table(cause: dict[str, Any], report: dict[str, Any]) -> list[str]:
+    rows = ["| suite | class | path | seen | finding |", "|---|---|---|---:|---|"]
+    for item in cause_findings(cause, report):
+        waived = " (waived)" if item["waived"] is not None else ""
+        rows.append(
+            f"| {code(item['suite'], in_table=True)} | {code(item['class'], in_table=True)} "
+            f"| {code(item['path'], in_table=True)} | {item['occurrences']} "
+            f"| {code(item['id'], in_table=True)}{waived} |"
+        )
+    return rows
+
+
+def _cause(cause: dict[str, Any], report: dict[str, Any]) -> list[str]:
+    state = cause_state(cause, report)
+    facts = [_BADGES[state], f"seen {cause['occurrences']}×"]
+    if state == "waived":
+        facts.append(f"reason: {code(truncate(cause['waived'], VALUE_LIMIT))}")
+    suite = code(cause["trigger"]["suite"])
+    return [
+        f"#### {code(cause['id'])} {code(truncate(cause['summary'], VALUE_LIMIT))}",
+        "",
+        " · ".join(facts) + f" · trigger ({suite}):",
+        "",
+        _trigger_block(cause["trigger"]),
+        "",
+        *_findings_table(cause, report),
+        "",
+    ]
+
+
+def _runtime(label: str, causes: list[dict[str, Any]], report: dict[str, Any]) -> list[str]:
+    failing = [c for c in causes if fails(c, report)]
+    rest = [c for c in causes if not fails(c, report)]
+    states = [_COUNTED[cause_state(c, report)] for c in causes]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in dict.fromkeys(states))
+    out = [f"### {code(label)}: {len(causes)} cause(s) ({counts})", ""]
+    for cause in failing:
+        out += _cause(cause, report)
+    if rest:
+        out += [f"<details><summary>{len(rest)} that do not fail the gate</summary>", ""]
+        for cause in rest:
+            out += _cause(cause, report)
+        out += ["</details>", ""]
+    return out
+
+
+def _causes(report: dict[str, Any]) -> list[str]:
+    causes = report.get("causes", [])
+    if not causes:
+        return []
+    failing = sum(fails(c, report) for c in causes)
+    shown = causes[:MAX_CAUSES]
+    out = [f"### Causes: {len(causes)}, {failing} failing the gate", ""]
+    for label, group in by_runtime(shown):
+        out += _runtime(label, group, report)
+    if len(causes) > MAX_CAUSES:
+        out += [f"… and {len(causes) - MAX_CAUSES} more causes in `report.json`.", ""]
+    return out
+
+
+def _baseline(report: dict[str, Any]) -> list[str]:
+    baseline = report.get("baseline")
+    if baseline is None:
+        return []
+    out = [
+        f"Baseline {code(truncate(baseline['source'], VALUE_LIMIT))}: "
+        f"{len(baseline['known'])} known cause(s) seen again, {len(baseline['fixed'])} fixed.",
+        "",
+    ]
+    if baseline["fixed"]:
+        out += [f"### Fixed since the baseline ({len(baseline['fixed'])})", ""]
+        out += [
+            f"- {code(c['id'])} {code(truncate(c['summary'], VALUE_LIMIT))} "
+            f"({len(c['findings'])} finding(s))"
+            for c in baseline["fixed"][:MAX_CAUSES]
+        ]
+        if len(baseline["fixed"]) > MAX_CAUSES:
+            out.append(f"- … and {len(baseline['fixed']) - MAX_CAUSES} more")
+        out.append("")
+    return out
+
+
+# --------------------------------------------------------------------------- suites, findings
+
+
 def _suites_table(report: dict[str, Any]) -> list[str]:
+    bounded = report.get("max_time_s") is not None
+    extra = (" share |", "---:|") if bounded else ("", "")
     rows = [
-        "| suite | cases | divergences | waived | errors | time |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| suite | cases | divergences | waived | errors | time |{extra[0]}",
+        f"|---|---:|---:|---:|---:|---:|{extra[1]}",
     ]
     for name, info in report["suites"].items():
+        share = ""
+        if bounded:
+            given = f"{info['share_s']:.1f} s" if info.get("share_s") is not None else "-"
+            share = f" {given}{' (ran out)' if info.get('out_of_time') else ''} |"
         rows.append(
             f"| {code(name, in_table=True)} | {info['cases']} | {info['divergences']} "
-            f"| {info['waived']} | {info['errors']} | {info['elapsed_s']:.1f} s |"
+            f"| {info['waived']} | {info['errors']} | {info['elapsed_s']:.1f} s |{share}"
         )
     return rows
 
@@ -75,6 +213,8 @@ def _item(number: int, item: dict[str, Any]) -> list[str]:
     blamed = ", ".join(item["blamed"]) or "-"
     head = f"### {number}. {code(item['class'])} at {code(item['path'])}, blamed: {code(blamed)}"
     facts = [f"suite {code(item['suite'])}", f"id {code(item['id'])}"]
+    if item.get("cause"):
+        facts.append(f"cause {code(item['cause'])}")
     facts.append(f"seen {item['occurrences']}×")
     if item["waived"] is not None:
         facts.append(f"waived: {code(truncate(item['waived'], VALUE_LIMIT))}")
@@ -96,15 +236,16 @@ def _item(number: int, item: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def _section(title: str, items: list[dict[str, Any]]) -> list[str]:
+def _section(title: str, items: list[dict[str, Any]], *, folded: bool = False) -> list[str]:
     if not items:
         return []
-    out = [f"### {title} ({len(items)})", ""]
+    out = [f"<details><summary>{title} ({len(items)})</summary>", ""] if folded else []
+    out += [f"### {title} ({len(items)})", ""]
     for number, item in enumerate(items[:MAX_ITEMS], start=1):
         out += _item(number, item)
     if len(items) > MAX_ITEMS:
         out += [f"… and {len(items) - MAX_ITEMS} more in `report.json`.", ""]
-    return out
+    return [*out, "</details>", ""] if folded else out
 
 
 def render(report: dict[str, Any]) -> str:
@@ -115,13 +256,21 @@ def render(report: dict[str, Any]) -> str:
         f"{report['elapsed_s']:.1f} s",
         f"harness {code(report['harness_version'])}",
     ]
-    lines = [_headline(report), "", " · ".join(meta), "", *_suites_table(report), ""]
+    if report.get("max_time_s") is not None:
+        meta.append(f"max time {report['max_time_s']:g} s")
+    lines = [_headline(report), "", " · ".join(meta), ""]
     if report["expired_waivers"]:
         lines += ["**Expired waivers** (these fail the gate):", ""]
         lines += [f"- {code(truncate(text, VALUE_LIMIT))}" for text in report["expired_waivers"]]
         lines.append("")
-    lines += _section("Divergences", report["divergences"])
     lines += _section("Infrastructure errors", report["errors"])
+    lines += _causes(report)
+    lines += _baseline(report)
+    lines += ["### Suites", "", *_suites_table(report), ""]
+    held = orphans(report)
+    lines += _section("Divergences without a cause", held)
+    details = [item for item in report["divergences"] if item not in held]
+    lines += _section("Divergences", details, folded=True)
     lines += _ignored()
     return "\n".join(lines).rstrip() + "\n"
 

@@ -1,0 +1,123 @@
+"""``parity waive ID``: append a well-formed waiver for a cause or a finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness import defaults
+from harness.cli.common import out, reported_errors
+from harness.errors import ConfigError, HarnessError
+from harness.waivers import parse_waivers
+
+_ID = re.compile(r"[0-9a-f]{12}")
+
+
+@click.command()
+@click.argument("ident", metavar="ID")
+@click.option("--reason", required=True, help="why the divergence is accepted")
+@click.option("--expires", required=True, help="last day the waiver holds (YYYY-MM-DD)")
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("waivers.toml"),
+    show_default=True,
+    help="the waivers file (created if missing)",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(defaults.REPORT_DIR) / "report.json",
+    show_default=True,
+    help="the report whose cause or finding ID names",
+)
+def waive(ident: str, reason: str, expires: str, waivers_path: Path, report_path: Path) -> None:
+    """Waive a cause or a finding of a report, by its id (report.json)."""
+    with reported_errors():
+        entry = waiver_text(ident, reason, _date(expires), _report(report_path))
+        append(waivers_path, entry)
+    out.print(f"waived {ident} until {expires} in {waivers_path}", markup=False)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise HarnessError(f"--expires {text!r}: not a date (YYYY-MM-DD)") from exc
+    if day < dt.date.today():
+        raise HarnessError(f"--expires {text}: already past (a waiver that expired fails the gate)")
+    return day
+
+
+def _report(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{path}: no such report (run `parity run` or pass --report)") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: cannot read the report: {exc}") from exc
+    if not isinstance(document, dict) or "divergences" not in document:
+        raise HarnessError(f"{path}: not a parity report.json")
+    document["_path"] = str(path)
+    return document
+
+
+def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any]) -> str:
+    """The ``[[waiver]]`` table for ``ident``, a cause id or a finding id of ``report``."""
+    if not _ID.fullmatch(ident):
+        raise HarnessError(f"{ident!r}: not a cause or finding id (12 hexadecimal digits)")
+    if not reason.strip():
+        raise HarnessError("--reason must say why the divergence is accepted")
+    tail = [f"reason = {_toml(reason.strip())}", f"expires = {expires.isoformat()}"]
+    cause = next((c for c in report.get("causes", []) if c.get("id") == ident), None)
+    if cause is not None:
+        return _table(str(cause.get("summary", "")), [f"cause = {_toml(ident)}", *tail])
+    finding = next((d for d in report["divergences"] if d.get("id") == ident), None)
+    if finding is None:
+        causes, findings = len(report.get("causes", [])), len(report["divergences"])
+        raise HarnessError(
+            f"{ident}: no cause or divergence with this id in {report['_path']} "
+            f"({causes} causes, {findings} divergences)"
+        )
+    names = [
+        f"suite = {_toml(finding['suite'])}",
+        f"class = {_toml(finding['class'])}",
+        f"path = {_toml(finding['path'])}",
+        f"targets = [{', '.join(_toml(t) for t in finding['blamed'])}]",
+    ]
+    return _table(str(finding.get("message", "")), [*names, *tail])
+
+
+def _table(comment: str, lines: list[str]) -> str:
+    # The comment is model-influenced text: one line, no control characters.
+    safe = "".join(ch if ch.isprintable() else " " for ch in comment)[:120]
+    return "\n".join([f"# {safe}", "[[waiver]]", *lines]) + "\n"
+
+
+def _toml(text: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes; json.dumps
+    # never writes the one TOML lacks, "\/").
+    return json.dumps(text, ensure_ascii=False)
+
+
+def append(path: Path, entry: str) -> None:
+    """Append ``entry``; the file must still parse as waivers afterwards
+    (a duplicate is refused and the file left as it was)."""
+    try:
+        before = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path}: cannot read: {exc}") from exc
+    separator = "\n" if before.endswith("\n") else "\n\n" if before else ""
+    after = before + separator + entry
+    try:
+        parse_waivers(after, str(path))
+    except ConfigError as exc:
+        raise HarnessError(f"not written: {exc}") from exc
+    path.write_text(after, encoding="utf-8")
