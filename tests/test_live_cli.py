@@ -141,7 +141,9 @@ def test_the_probe_suites_find_what_they_found_before_the_redesign(
         for suite in summary.suites
         for f in suite.findings
     }
-    assert {k for k in KNOWN if k[0] not in LIVE} - found == set()
+    errors = [f.failure.message for suite in summary.suites for f in suite.errors]
+    cases = {suite.suite: suite.cases for suite in summary.suites}
+    assert {k for k in KNOWN if k[0] not in LIVE} - found == set(), (cases, errors)
 
 
 def test_a_stack_killed_mid_run_is_exit_2_and_named(built: None, tmp_path: Path) -> None:
