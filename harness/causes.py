@@ -12,14 +12,24 @@ findings it shows. This module turns those observations into causes.
 Findings blamed on the same targets are one cause when one shows the other,
 directly or through others of the same blame (connected components). The
 reason: a shrunk case holds nothing its finding does not need, so when F's
-minimal case also shows G, what triggers G is part of what triggers F (Go's
-acceptance of a lone surrogate is ``matched`` alone, and ``type``,
-``missing_field``... once a second object gives it something to differ on).
-Findings blamed on different targets are never one cause, even when one case
-shows both: they are faults in different code, fixed apart (a case carrying
-two triggers). A finding whose minimal case was not shrunk to the end (the
-shrinking budget ran out) may still carry an unrelated trigger of the same
-runtime; that is the one way this rule can merge two faults.
+minimal case also shows G, what triggers G is part of what triggers F (a
+number Rust rejects makes it pick the next object: ``missing_field`` shows
+``type`` when that object has one key more and one of another type).
+Two exceptions, each a way one case shows two faults:
+
+- findings blamed on different targets are never one cause: they are faults
+  in different code, fixed apart;
+- an ``encoding_only`` finding joins only others of its kind: it never fails
+  the gate, and would otherwise make a cause that does look harmless, or the
+  reverse.
+
+A finding whose minimal case was not shrunk to the end (the shrinking budget
+ran out) may still carry an unrelated trigger of the same runtime; that is
+the one way this rule can merge two faults. It never merges what only a
+further simplification would relate (Go's lone surrogate is ``matched`` on
+its own and ``type`` once a second object follows: two causes), because
+simplifying across findings slips from one fault to another (tried and
+measured: it joined Go's lone surrogate with its ``float64`` numbers).
 
 **The identity.** A cause's id hashes its trigger (the smallest of its
 findings' minimal cases, canonical JSON), the blamed targets and its leading
@@ -78,11 +88,16 @@ def group(
     links: dict[str, set[str]] = {fid: set() for fid in by_id}
     for fid, trigger in _all_triggers(triggers, known or {}):
         for other in shown.get(trigger.ident, frozenset()):
-            if other in by_id and by_id[other].failure.blamed == by_id[fid].failure.blamed:
+            if other in by_id and _may_join(by_id[fid], by_id[other]):
                 links[fid].add(other)
                 links[other].add(fid)
     causes = [_cause([by_id[f] for f in part], triggers) for part in _components(links)]
     return sorted(causes, key=lambda c: (_rank(c.findings[0].failure), c.id))
+
+
+def _may_join(a: Finding, b: Finding) -> bool:
+    same_gate = a.failure.cls.fails_gate == b.failure.cls.fails_gate
+    return a.failure.blamed == b.failure.blamed and same_gate
 
 
 def _all_triggers(

@@ -70,6 +70,13 @@ def test_different_blame_is_never_one_cause() -> None:
     assert sorted(c.blamed for c in grouped) == [("go",), ("rust",)]
 
 
+def test_an_encoding_difference_joins_only_its_kind() -> None:
+    number = finding("iterate", C.NUMBER_TYPE, {"id": "i1"})
+    escaped = finding("iterate", C.ENCODING_ONLY, {"id": "i2"})
+    grouped = causes.group([number, escaped], shows((number, (escaped,)), (escaped, (number,))))
+    assert [c.fails_gate for c in grouped] == [True, False]
+
+
 def test_a_derived_finding_replays_the_case_it_came_from() -> None:
     case = {"id": "i1", "request": {}}
     row = finding("sessions", C.VALUE, {"origin": "iterate", "case": case, "row": {}})
