@@ -84,7 +84,6 @@ class Baseline:
             ]
         return outcome
 
-
     def _shows_again(self, cause: Cause, shown: Shown) -> bool:
         mine = {finding.id for finding in cause.findings}
         for finding in cause.findings:

@@ -190,6 +190,7 @@ class Engine:
         self.today = today or dt.date.today()
         self.baseline = baseline
         self._deadline: float | None = None  # --max-time: when the whole run must end
+        self._replayed: dict[str, int] = {}  # cases run to group findings, by suite
         # One worker per target: a target answers its batches in order, one at
         # a time (a probe's pipe carries one batch), while other targets and
         # the next batch's generation go on.
@@ -283,6 +284,8 @@ class Engine:
         replay = self._replay_trigger if healthy else (lambda trigger: frozenset())
         known = self.baseline.examples if self.baseline is not None else None
         summary.causes, shown = causes.attribute(findings, replay, known)
+        for suite in summary.suites:
+            suite.replayed = self._replayed.get(suite.suite, 0)
         for cause in summary.causes:
             self._waive_cause(cause)
         if self.baseline is not None:
@@ -300,6 +303,7 @@ class Engine:
             if suite is None or isinstance(suite, DerivedSuite):
                 continue
             results = self._check(suite, [trigger.input], Recorder(), _SuiteState(quiet=True))
+            self._replayed[name] = self._replayed.get(name, 0) + len(results)
             shown.update(_divergences(results))
             produced = [item for r in results if (item := suite.produced(r)) is not None]
             for derived_name in registry.derived_from(name):
@@ -307,7 +311,11 @@ class Engine:
                 if isinstance(derived, DerivedSuite) and produced:
                     cases = derived.cases({name: produced})
                     state = _SuiteState(quiet=True)
-                    shown.update(_divergences(self._check(derived, cases, Recorder(), state)))
+                    checked = self._check(derived, cases, Recorder(), state)
+                    self._replayed[derived_name] = self._replayed.get(derived_name, 0) + len(
+                        checked
+                    )
+                    shown.update(_divergences(checked))
         return frozenset(shown)
 
     def run_suite(

@@ -339,6 +339,7 @@ class SuiteSummary:
     traceback: str | None = None  # a harness bug that ended the suite, for the report
     share_s: float | None = None  # with --max-time: the time this suite was given
     out_of_time: bool = False  # it stopped because its share ran out
+    replayed: int = 0  # cases run again after the run, to group findings into causes
 
     def finding(self, fingerprint: str) -> Finding | None:
         return next((f for f in self.findings if f.id == fingerprint), None)

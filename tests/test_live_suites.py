@@ -5,6 +5,7 @@ and a run against the real stacks joins every session to one row per runtime."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -338,11 +339,13 @@ def test_a_live_run_joins_every_session_to_one_row_per_runtime(built: None, tmp_
         assert by_suite[name].cases == 60
     assert by_suite["sessions"].cases == 120
     assert summary.exit_code in (0, 1)
-    # Every session wrote exactly one row in each runtime's own log.
+    # Every session wrote exactly one row in each runtime's own log: those of
+    # the run, and those that grouping findings into causes ran again.
+    again = by_suite["iterate"].replayed + by_suite["faults"].replayed
     for name in ("rust", "go"):
         log = report / "sessions" / f"{name}.jsonl"
         rows = log.read_text(encoding="utf-8").rstrip("\n").split("\n")  # not splitlines: U+2028
-        assert len(rows) == 120
+        assert len(rows) == 120 + again
         assert (report / "stacks" / f"{name}.log").is_file()
     assert processes_mentioning(str(report)) == []
     assert paths["json"].is_file()
@@ -391,8 +394,13 @@ def test_a_configured_deployment_is_driven_through_its_url(built: None, tmp_path
     assert by_suite == {"validate": 40, "iterate": 40, "faults": 40, "sessions": 80}
     assert [f.failure.message for s in summary.suites for f in s.errors] == []
     assert (tmp_path / "report" / "report.json").is_file()
-    rows = shared.read_text(encoding="utf-8").rstrip("\n").split("\n")
-    assert len(rows) == 160  # one per session and runtime, in one file
+    rows = [json.loads(r) for r in shared.read_text(encoding="utf-8").rstrip("\n").split("\n")]
+    # One row per session and runtime, in one file: the 80 sessions of the two
+    # suites, and those that grouping findings into causes ran again.
+    again = sum(suite.replayed for suite in summary.suites if suite.suite in {"iterate", "faults"})
+    expected = {"gateway": 80 + again, "validatord": 80 + again}
+    assert Counter(row["daemon"] for row in rows) == expected
+    assert len({(row["session_id"], row["daemon"]) for row in rows}) == len(rows)
 
 
 def test_the_sessions_suite_brings_the_sessions_it_checks() -> None:

@@ -118,6 +118,7 @@ def _suite_json(suite: SuiteSummary) -> Report:
         **({"traceback": suite.traceback} if suite.traceback is not None else {}),
         **({"share_s": suite.share_s} if suite.share_s is not None else {}),
         **({"out_of_time": True} if suite.out_of_time else {}),
+        **({"replayed": suite.replayed} if suite.replayed else {}),
     }
 
 
