@@ -143,6 +143,8 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     details are and the verdict."""
     print_causes(summary)
     print_errors(summary)
+    if summary.max_time_s is not None:
+        print_shares(summary)
     if summary.baseline is not None:
         print_baseline(summary)
     for waiver in summary.expired_waivers:
@@ -213,6 +215,15 @@ def print_errors(summary: RunSummary) -> None:
             blamed = ", ".join(error.failure.blamed) or "harness"
             line = f"infrastructure error ({suite.suite}, {blamed}): {error.failure.message}"
             err.print(Text(line, style="red"))
+
+
+def print_shares(summary: RunSummary) -> None:
+    """With --max-time: what each suite checked in the time it was given."""
+    out.print(Text(f"--max-time {summary.max_time_s:g}s, shared between the suites:"))
+    for suite in summary.suites:
+        share = f"{suite.share_s:.1f}s" if suite.share_s is not None else "-"
+        end = "its share ran out" if suite.out_of_time else "done within it"
+        out.print(Text(f"  {suite.suite}: {suite.cases} cases in a {share} share ({end})"))
 
 
 def print_baseline(summary: RunSummary) -> None:
