@@ -11,13 +11,15 @@ of the run (each finding it still shows is found again through the same case),
 and those cases join the replays that group findings into causes (the links
 the baseline saw are seen again).
 
-A cause whose id is not in the baseline is still *known* when every one of
-its findings is in the baseline and one of the baseline's own minimal cases
-for them shows it again in this run. Shrinking stops in a local minimum, so
-one fault can have several minimal cases, and a run that found a smaller one
-than the baseline's must not call the fault new. The price: while the known
-fault is still there, a second fault reached through exactly the same
-findings hides behind it (once the known one is fixed, it shows as new).
+A cause whose id is not in the baseline is still *known* when one of the
+baseline's own minimal cases, replayed in this run, shows one of its
+findings again. Shrinking stops in a local minimum, so one fault can have
+several minimal cases, and a run that found another one than the baseline's
+must not call the fault new; nor is a known fault new because this run also
+found a rarer finding of it (grouped with it by ``causes.py``: their minimal
+cases show each other). The price: while the known fault is still there, a
+second fault whose minimal case shows one of its findings hides behind it
+(once the known one is fixed, it shows as new).
 
 Reports of schema version 1 have no causes: against one, a cause is known
 when every one of its findings is among the baseline's divergences.
@@ -63,13 +65,10 @@ class Baseline:
         outcome = BaselineOutcome(source=self.source, schema_version=self.schema_version)
         ids = {cause.id for cause in self.causes}
         for cause in causes:
-            known_findings = all(f.id in self.finding_ids for f in cause.findings)
             if self.schema_version == "1":
-                cause.new = not known_findings
+                cause.new = not all(f.id in self.finding_ids for f in cause.findings)
             else:
-                cause.new = cause.id not in ids and not (
-                    known_findings and self._shows_again(cause, shown)
-                )
+                cause.new = cause.id not in ids and not self._shows_again(cause, shown)
             if not cause.new:
                 outcome.known.append(cause.id)
         if self.schema_version != "1":

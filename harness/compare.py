@@ -804,38 +804,41 @@ def _message(cls: DivergenceClass, by_target: dict[str, Difference]) -> str:
 def blame(case_suite: str, differences: dict[str, tuple[Difference, ...]]) -> tuple[Failure, ...]:
     """Group one case's differences into failures naming the target(s) to blame.
 
-    Differences group by (class, generalised path). Targets that made the same
-    mistake there (the same differences, at the same places) share one failure;
-    targets that went wrong differently each get their own, so that two faults
-    never pass for one because their paths generalise alike. Each target's
-    first difference of a group gives the values in the message. Sorted by
+    Differences group by (class, generalised path). Targets that answered the
+    case the same way (the same differences, all of them) share one failure:
+    together they disagree with the reference, which is worth one line.
+    Targets that answered differently each get their own, even where one of
+    their differences happens to match: two runtimes that write ``1`` for
+    ``1.0`` for two different reasons are two faults. Each target's first
+    difference of a group gives the values in the message. Sorted by
     severity, path, blamed.
     """
-    groups: dict[tuple[DivergenceClass, str], dict[str, list[Difference]]] = {}
-    for target in sorted(differences):
-        if target == REFERENCE:
-            continue
-        for diff in differences[target]:
-            key = (diff.cls, generalise_path(diff.path))
-            groups.setdefault(key, {}).setdefault(target, []).append(diff)
+    groups: dict[tuple[DivergenceClass, str, tuple[str, ...]], dict[str, Difference]] = {}
+    for same in _same_answer(differences):
+        for target in same:
+            for diff in differences[target]:
+                key = (diff.cls, generalise_path(diff.path), tuple(same))
+                groups.setdefault(key, {}).setdefault(target, diff)
     failures = [
         Failure(
             suite=case_suite,
             cls=cls,
             path=path,
-            blamed=tuple(sorted(same)),
-            message=_message(cls, {name: by_target[name][0] for name in same}),
+            blamed=blamed,
+            message=_message(cls, by_target),
         )
-        for (cls, path), by_target in groups.items()
-        for same in _same_mistake(by_target)
+        for (cls, path, blamed), by_target in groups.items()
     ]
     return tuple(sorted(failures, key=lambda f: (SEVERITY.index(f.cls), f.path, f.blamed)))
 
 
-def _same_mistake(by_target: dict[str, list[Difference]]) -> list[list[str]]:
-    """The targets of one group, split by what exactly they did there."""
+def _same_answer(differences: dict[str, tuple[Difference, ...]]) -> list[list[str]]:
+    """The targets with differences, split by what exactly they answered."""
     split: dict[str, list[str]] = {}
-    for name, diffs in by_target.items():
-        what = json.dumps([(d.path, d.actual) for d in diffs], sort_keys=True, default=repr)
+    for name in sorted(differences):
+        diffs = differences[name]
+        if name == REFERENCE or not diffs:
+            continue
+        what = json.dumps([(str(d.cls), d.path, d.actual) for d in diffs], default=repr)
         split.setdefault(what, []).append(name)
     return list(split.values())

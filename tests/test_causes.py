@@ -149,6 +149,12 @@ def test_a_known_fault_found_through_a_smaller_case_is_still_known(tmp_path: Pat
     assert now[0].id != baseline.causes[0].id
     outcome = baseline.judge(now, shown)
     assert now[0].new is False and outcome.fixed == []
+    # A rarer finding of the same fault, grouped with it, keeps it known.
+    rarer = finding("extract_json", C.TYPE, "short and rare")
+    both = lambda trigger: frozenset({smaller.id, rarer.id})  # noqa: E731
+    now, shown = causes.attribute([smaller, rarer], both, baseline.examples)
+    baseline.judge(now, shown)
+    assert len(now) == 1 and now[0].new is False
     # ... but not once the baseline's case no longer shows it: then it is new.
     now, shown = causes.attribute([smaller], lambda t: frozenset(), baseline.examples)
     baseline.judge(now, shown)

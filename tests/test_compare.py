@@ -366,7 +366,18 @@ def test_bad_projection_path_is_refused() -> None:
 # --------------------------------------------------------------------------- blame
 
 
-def test_blame_groups_across_two_targets() -> None:
+def test_blame_groups_targets_that_answered_alike() -> None:
+    expected = '{"value": {"a": 1.0}, "fills": [{"id": "x"}, {"id": "y"}], "s": "ok"}'
+    same = '{"value": {"a": 1}, "fills": [{"id": "x"}, {"id": "y"}], "s": "ok"}'
+    failures = blame("extract_json", {"go": diff(expected, same), "rust": diff(expected, same)})
+    [shared] = failures
+    assert shared.blamed == ("go", "rust")
+    assert shared.message == "go, rust: number_type at $.value.a (reference 1.0, go 1, rust 1)"
+    assert shared.suite == "extract_json"
+
+
+def test_blame_splits_targets_that_answered_differently() -> None:
+    """Both write 1 for 1.0, but each also differs elsewhere: two faults."""
     expected = '{"value": {"a": 1.0}, "fills": [{"id": "x"}, {"id": "y"}], "s": "ok"}'
     go = '{"value": {"a": 1}, "fills": [{"id": "x"}, {"id": "z"}], "s": "ok"}'
     rust = '{"value": {"a": 1}, "fills": [{"id": "x"}, {"id": "y"}], "s": "no"}'
@@ -375,12 +386,10 @@ def test_blame_groups_across_two_targets() -> None:
     assert summary == [
         (C.VALUE, "$.fills[*].id", ("go",)),
         (C.VALUE, "$.s", ("rust",)),
-        (C.NUMBER_TYPE, "$.value.a", ("go", "rust")),
+        (C.NUMBER_TYPE, "$.value.a", ("go",)),
+        (C.NUMBER_TYPE, "$.value.a", ("rust",)),
     ]
-    shared = failures[2]
-    assert shared.message == "go, rust: number_type at $.value.a (reference 1.0, go 1, rust 1)"
-    assert shared.suite == "extract_json"
-    assert len({f.fingerprint for f in failures}) == 3
+    assert len({f.fingerprint for f in failures}) == 4
 
 
 def test_blame_message_single_target_and_absent_side() -> None:
@@ -408,7 +417,7 @@ def test_blame_is_deterministic_and_generalises_indices() -> None:
     assert blame("s", diffs) == blame("s", dict(reversed(diffs.items())))
 
 
-def test_blame_shares_a_failure_only_for_the_same_mistake() -> None:
+def test_blame_shares_a_failure_only_for_the_same_answer() -> None:
     same = (Difference(C.VALUE, "$.a[0]", 1, 2),)
     (joint,) = blame("s", {"go": same, "rust": same})
     assert joint.blamed == ("go", "rust")
