@@ -15,13 +15,17 @@ reason: a shrunk case holds nothing its finding does not need, so when F's
 minimal case also shows G, what triggers G is part of what triggers F (a
 number Rust rejects makes it pick the next object: ``missing_field`` shows
 ``type`` when that object has one key more and one of another type).
-Two exceptions, each a way one case shows two faults:
+Three exceptions, each a way one case shows two faults:
 
 - findings blamed on different targets are never one cause: they are faults
   in different code, fixed apart;
 - an ``encoding_only`` finding joins only others of its kind: it never fails
   the gate, and would otherwise make a cause that does look harmless, or the
-  reverse.
+  reverse;
+- a *plain* finding, one the suite's simplest case already shows (Go's
+  ``1.0`` temperature, where the plainest request asks for 1.0), joins a
+  finding only when each shows the other: a minimal case shows it because
+  nothing simpler exists, not because it needs it.
 
 A finding whose minimal case was not shrunk to the end (the shrinking budget
 ran out) may still carry an unrelated trigger of the same runtime; that is
@@ -76,21 +80,30 @@ def trigger_for(suite: str, case: JsonValue) -> Trigger | None:
 
 
 def group(
-    findings: Sequence[Finding], shown: Shown, known: Mapping[str, Trigger] | None = None
+    findings: Sequence[Finding],
+    shown: Shown,
+    known: Mapping[str, Trigger] | None = None,
+    plain: frozenset[str] = frozenset(),
 ) -> list[Cause]:
     """The causes of ``findings``, given what each trigger showed when
     replayed (``Trigger.ident`` -> fingerprints). ``known`` adds, per finding
     id, a minimal case an earlier run kept (a baseline's): its links count
     too. A finding whose trigger did not show it again (a flaky one) still
-    belongs to its own cause."""
+    belongs to its own cause. ``plain``: what the suites' simplest cases show."""
     by_id = {finding.id: finding for finding in findings}
     triggers = {finding.id: trigger_of(finding) for finding in findings}
-    links: dict[str, set[str]] = {fid: set() for fid in by_id}
+    shows: dict[str, set[str]] = {fid: set() for fid in by_id}
     for fid, trigger in _all_triggers(triggers, known or {}):
-        for other in shown.get(trigger.ident, frozenset()):
-            if other in by_id and _may_join(by_id[fid], by_id[other]):
-                links[fid].add(other)
-                links[other].add(fid)
+        seen = shown.get(trigger.ident, frozenset())
+        shows[fid].update(o for o in seen if o in by_id and _may_join(by_id[fid], by_id[o]))
+    links: dict[str, set[str]] = {fid: set() for fid in by_id}
+    for fid, others in shows.items():
+        for other in others - {fid}:
+            one_way = fid not in shows[other]
+            if one_way and (fid in plain or other in plain):
+                continue
+            links[fid].add(other)
+            links[other].add(fid)
     causes = [_cause([by_id[f] for f in part], triggers) for part in _components(links)]
     return sorted(causes, key=lambda c: (_rank(c.findings[0].failure), c.id))
 
@@ -177,7 +190,10 @@ Replay = Callable[[Trigger], frozenset[str]]
 
 
 def attribute(
-    findings: Sequence[Finding], replay: Replay, known: Mapping[str, Trigger] | None = None
+    findings: Sequence[Finding],
+    replay: Replay,
+    known: Mapping[str, Trigger] | None = None,
+    plain: frozenset[str] = frozenset(),
 ) -> tuple[list[Cause], Shown]:
     """Replay each distinct trigger once (the findings' minimal cases, and
     the ``known`` ones of the findings an earlier run kept), then group.
@@ -187,4 +203,4 @@ def attribute(
     for _, trigger in _all_triggers({f.id: trigger_of(f) for f in findings}, known):
         if trigger.ident not in shown:
             shown[trigger.ident] = replay(trigger)
-    return group(findings, shown, known), shown
+    return group(findings, shown, known, plain), shown

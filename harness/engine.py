@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.database import (
@@ -283,13 +283,32 @@ class Engine:
         healthy = not any(suite.errors for suite in summary.suites)
         replay = self._replay_trigger if healthy else (lambda trigger: frozenset())
         known = self.baseline.examples if self.baseline is not None else None
-        summary.causes, shown = causes.attribute(findings, replay, known)
+        plain = self._plain(summary) if healthy and findings else frozenset()
+        summary.causes, shown = causes.attribute(findings, replay, known, plain)
         for suite in summary.suites:
             suite.replayed = self._replayed.get(suite.suite, 0)
         for cause in summary.causes:
             self._waive_cause(cause)
         if self.baseline is not None:
             summary.baseline = self.baseline.judge(summary.causes, shown)
+
+    def _plain(self, summary: RunSummary) -> frozenset[str]:
+        """The findings the simplest case of each suite with findings shows
+        (``causes.py``: they join a cause only both ways)."""
+        with_findings = {s.suite for s in summary.suites if s.findings}
+        plain: set[str] = set()
+        for suite in self.suites:
+            if isinstance(suite, DerivedSuite):
+                continue
+            if not with_findings & {suite.name, *registry.derived_from(suite.name)}:
+                continue
+            simplest = find(
+                suite.strategy,
+                lambda _: True,
+                settings=settings(database=None, derandomize=True, phases=(Phase.generate,)),
+            )
+            plain.update(self._replay_trigger(Trigger(suite.name, simplest)))
+        return frozenset(plain)
 
     def _replay_trigger(self, trigger: Trigger) -> frozenset[str]:
         """Every finding ``trigger`` shows: in each suite of its family, and in

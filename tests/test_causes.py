@@ -77,6 +77,19 @@ def test_an_encoding_difference_joins_only_its_kind() -> None:
     assert [c.fails_gate for c in grouped] == [True, False]
 
 
+def test_a_plain_finding_joins_only_both_ways() -> None:
+    """What the simplest case shows (a 1.0 temperature) links no cause."""
+    temperature = finding("iterate", C.NUMBER_TYPE, {"id": "i1"})
+    default = finding("iterate", C.VALUE, {"id": "i2", "replies": ["x"]})
+    other = finding("iterate", C.STATUS, {"id": "i3", "replies": ["y"]})
+    seen = shows((default, (temperature,)), (other, (temperature,)))
+    plain = frozenset({temperature.id})
+    assert len(causes.group([temperature, default, other], seen, plain=plain)) == 3
+    assert len(causes.group([temperature, default, other], seen)) == 1
+    both = shows((default, (temperature,)), (temperature, (default,)))
+    assert len(causes.group([temperature, default], both, plain=plain)) == 1
+
+
 def test_a_derived_finding_replays_the_case_it_came_from() -> None:
     case = {"id": "i1", "request": {}}
     row = finding("sessions", C.VALUE, {"origin": "iterate", "case": case, "row": {}})
