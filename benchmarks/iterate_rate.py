@@ -119,20 +119,40 @@ def harness_run(
     return summary.suites[0].elapsed_s, summary
 
 
+def model_calls(model: Any, listeners: dict[str, str]) -> int:
+    """Chat calls the listeners received so far (0 for a model that does not count)."""
+    if not hasattr(model, "calls_received"):
+        return 0
+    return sum(model.calls_received(name) for name in listeners)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=640, help="sessions per stack per round")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per stack")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--model-module",
+        type=Path,
+        default=None,
+        help="another version of the scripted model (a mock_llm.py), to compare",
+    )
     args = parser.parse_args(argv)
+    server_class = ScriptedModelServer
+    if args.model_module is not None:
+        from mock_llm_rate import load_module
+
+        server_class = load_module(args.model_module).ScriptedModelServer
 
     stacks.build_all()
     roster = load_roster(ROSTER)
-    rows: list[tuple[float, float, float, float]] = []  # rates and Python CPU seconds
+    # rates, Python CPU seconds, the model calls per second the harness side made,
+    # and the machine's 1-minute load when the round began
+    rows: list[tuple[float, float, float, float, float, float]] = []
     with (
         tempfile.TemporaryDirectory(prefix="iterate-rate-") as scratch,
-        ScriptedModelServer() as server,
+        server_class() as server,
         stacks.Stacks(Path(scratch)) as running,
     ):
         urls: dict[str, str] = {}
@@ -152,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for round_number in range(1, args.rounds + 1):
             # (a) the same scenario mix, one fresh session per request and stack.
             prepared = {name: [live.instance(case) for case in cases] for name in urls}
+            load = os.getloadavg()[0]
             cpu = time.process_time()
             bare_s = asyncio.run(bare_loop(urls, prepared, args.concurrency))
             bare_cpu = time.process_time() - cpu
@@ -160,28 +181,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                     live.sessions.forget(instance)
             # (b) the harness's iterate suite.
             cpu = time.process_time()
+            calls = model_calls(server.model, urls)
             suite_s, summary = harness_run(live, urls, args.sessions, args.concurrency)
             harness_cpu = time.process_time() - cpu
+            calls = model_calls(server.model, urls) - calls
             done = summary.suites[0].cases
             errors = len(summary.suites[0].errors)
             if errors or done != args.sessions:
                 raise SystemExit(f"round {round_number}: {done} cases, {errors} infra errors")
             bare, harness = args.sessions / bare_s, done / suite_s
-            rows.append((bare, harness, bare_cpu, harness_cpu))
+            rows.append((bare, harness, bare_cpu, harness_cpu, calls / suite_s, load))
             print(
                 f"round {round_number}: bare {bare:.1f} sessions/s per stack "
                 f"(Python CPU {bare_cpu:.1f}s), harness {harness:.1f} "
-                f"(Python CPU {harness_cpu:.1f}s), ratio {harness / bare:.2f}",
+                f"(Python CPU {harness_cpu:.1f}s), ratio {harness / bare:.2f}, "
+                f"model calls {calls / suite_s:.0f}/s over HTTP",
                 flush=True,
             )
     report(args, rows)
-    ratio = statistics.median(h / b for b, h, _, _ in rows)
+    ratio = statistics.median(h / b for b, h, *_ in rows)
     print(f"median ratio {ratio:.2f} (goal >= 0.70); written to {args.out}")
     return 0 if ratio >= 0.7 else 1
 
 
-def report(args: argparse.Namespace, rows: list[tuple[float, float, float, float]]) -> None:
-    ratios = [h / b for b, h, _, _ in rows]
+def report(args: argparse.Namespace, rows: list[tuple[float, float, float, float, float]]) -> None:
+    ratios = [h / b for b, h, *_ in rows]
     lines = [
         "# iterate suite session rate vs a bare asyncio/httpx loop",
         "",
@@ -197,16 +221,24 @@ def report(args: argparse.Namespace, rows: list[tuple[float, float, float, float
         "- harness: the iterate suite through the engine (generation, reference loop, "
         "comparison, schema checks), shrinking off",
         "- command: `python benchmarks/iterate_rate.py "
-        f"--sessions {args.sessions} --concurrency {args.concurrency} --rounds {args.rounds}`",
+        f"--sessions {args.sessions} --concurrency {args.concurrency} --rounds {args.rounds}"
+        + (f" --model-module {args.model_module}`" if args.model_module else "`"),
+        "- scripted model: "
+        + (
+            f"`{args.model_module}` (another version, for comparison)"
+            if args.model_module
+            else "`harness.mock_llm` (h11)"
+        ),
         "",
         "| round | bare sessions/s per stack | harness sessions/s per stack | ratio "
-        "| bare Python CPU s | harness Python CPU s |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| bare Python CPU s | harness Python CPU s | harness model calls/s (HTTP) "
+        "| load 1-min at start |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for number, (bare, harness, bare_cpu, harness_cpu) in enumerate(rows, start=1):
+    for number, (bare, harness, bare_cpu, harness_cpu, calls, load) in enumerate(rows, 1):
         lines.append(
             f"| {number} | {bare:.1f} | {harness:.1f} | {harness / bare:.2f} "
-            f"| {bare_cpu:.2f} | {harness_cpu:.2f} |"
+            f"| {bare_cpu:.2f} | {harness_cpu:.2f} | {calls:.0f} | {load:.2f} |"
         )
     lines += [
         "",

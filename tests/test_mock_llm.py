@@ -549,9 +549,11 @@ def test_reference_generator_sees_the_same_model(
 # -- standalone ----------------------------------------------------------------------
 
 
-def start_standalone(*args: str) -> tuple[subprocess.Popen[str], str]:
+def start_standalone(*args: str, cli: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """``python -m harness.mock_llm``, or with ``cli`` ``parity mock-llm``, on a free port."""
+    command = ["harness.cli", "mock-llm"] if cli else ["harness.mock_llm"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.mock_llm", "--port", "0", *args],
+        [sys.executable, "-m", *command, "--port", "0", *args],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,

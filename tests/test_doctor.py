@@ -1,0 +1,310 @@
+"""``parity doctor`` against the sample stacks started by hand (as a deployment
+would be), then against each misconfiguration."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import ollama
+import pytest
+
+from harness import config, doctor, stacks
+from harness.mock_llm import ScriptedModelServer, smoke_model
+
+REPO = Path(__file__).resolve().parents[1]
+ROSTER = REPO / "fixtures" / "roster.jsonl"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The two sample stacks, each pointed at its own model port."""
+
+    urls: dict[str, str]
+    model_ports: dict[str, int]
+    logs: dict[str, Path]
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("deployment")
+    stacks.build_all()
+    specs = stacks.default_specs()
+    ports = {name: stacks.free_port() for name in specs}
+    logs = {name: folder / f"{specs[name].daemon}.jsonl" for name in specs}
+    with stacks.Stacks(folder / "logs") as running:
+        urls = {
+            name: running.start(
+                spec,
+                upstream_url=f"http://127.0.0.1:{ports[name]}",
+                roster=ROSTER,
+                session_log=logs[name],
+                upstream_timeout_ms=2000,
+            ).url
+            for name, spec in specs.items()
+        }
+        yield Deployment(urls, ports, logs, folder)
+
+
+def write_config(path: Path, targets: dict[str, dict[str, Any]]) -> Path:
+    lines = []
+    for name, keys in targets.items():
+        lines.append(f"[targets.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in keys.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def good_targets(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    daemons = {"rust": "gateway", "go": "validatord"}
+    return {
+        name: {
+            "url": deployment.urls[name],
+            "model_port": deployment.model_ports[name],
+            "session_log": str(deployment.logs[name]),
+            "daemon": daemons[name],
+        }
+        for name in deployment.urls
+    }
+
+
+def diagnose(tmp_path: Path, targets: dict[str, dict[str, Any]]) -> list[doctor.Check]:
+    cfg = config.load(write_config(tmp_path / "parity.toml", targets))
+    return doctor.diagnose(cfg, log_wait_s=1.0)
+
+
+def problems(checks: list[doctor.Check]) -> list[str]:
+    return [check.line() for check in checks if not check.ok]
+
+
+def run_doctor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "doctor", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_deployment_wired_correctly(deployment: Deployment, tmp_path: Path) -> None:
+    path = write_config(tmp_path / "parity.toml", good_targets(deployment))
+    done = run_doctor("--config", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    for name in ("rust", "go"):
+        mine = [line for line in lines if line.startswith(f"{name}: ok: ")]
+        assert len(mine) == 6, lines  # health, port, three sessions, the log
+        reached = [line for line in mine if "reached the model" in line]
+        assert len(reached) == 3
+        assert all("openai dialect (POST /v1/chat/completions)" in line for line in reached)
+        assert "received the row of each of 3 sessions" in mine[-1]
+    assert lines[-1] == "all is well"
+
+
+def test_a_wrong_url(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    nobody = f"http://127.0.0.1:{stacks.free_port()}"
+    targets["rust"]["url"] = nobody
+    path = write_config(tmp_path / "parity.toml", targets)
+    done = run_doctor("--config", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("rust: problem")]
+    assert f"GET {nobody}/health failed: ConnectError" in line
+    assert "fix: start the deployment, or correct `url` in [targets.rust]" in line
+    assert "1 problem(s)" in done.stderr
+    assert "go: problem" not in done.stderr
+
+
+def test_a_provider_pointed_elsewhere(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    targets["go"]["model_port"] = stacks.free_port()  # the stack points at another port
+    found = problems(diagnose(tmp_path, targets))
+    assert len(found) == 3  # one per provider; the log check needs no session
+    for line in found:
+        assert line.startswith("go: problem: a session (provider ")
+        assert "did not reach the harness's model" in line
+        assert "/v1/iterate answered 502" in line
+        assert (
+            f"fix: point the deployment's provider at http://127.0.0.1:{targets['go']['model_port']}"
+            in line
+        )
+
+
+def test_a_provider_answered_by_another_model(deployment: Deployment, tmp_path: Path) -> None:
+    """The insidious case: a model does answer, but not the harness's."""
+    targets = good_targets(deployment)
+    targets["rust"]["model_port"] = stacks.free_port()
+    with ScriptedModelServer(smoke_model()) as decoy:
+        decoy.add_listener("decoy", deployment.model_ports["rust"])
+        found = problems(diagnose(tmp_path, targets))
+    assert len(found) == 3
+    assert all("did not reach the harness's model" in line for line in found)
+    assert all("/v1/iterate answered 200" in line for line in found)
+
+
+def test_an_unreadable_session_log(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    targets["rust"]["session_log"] = str(deployment.folder)  # the folder, not the file
+    found = problems(diagnose(tmp_path, targets))
+    assert found == [
+        f"rust: problem: cannot read the session log {deployment.folder}: Is a directory; "
+        "fix: point session_log at the log file itself and make it readable by this user"
+    ]
+
+
+def test_a_silent_session_log(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    silent = tmp_path / "nobody-writes-here.jsonl"
+    silent.write_text("")
+    targets["go"]["session_log"] = str(silent)
+    found = problems(diagnose(tmp_path, targets))
+    [line] = found
+    assert line.startswith(
+        f"go: problem: the session log {silent} received no row for session doctor-go-"
+    )
+    assert "(3 of 3 missing)" in line
+    assert "fix: start the deployment with --session-log set to that file" in line
+    # A log that does not exist at all says so.
+    targets["go"]["session_log"] = str(tmp_path / "missing.jsonl")
+    [line] = problems(diagnose(tmp_path, targets))
+    assert "(the file does not exist)" in line
+
+
+def test_a_wrong_daemon(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    targets["rust"]["daemon"] = "validatord"
+    [line] = problems(diagnose(tmp_path, targets))
+    assert "rows of its sessions carry daemon 'gateway', not 'validatord'" in line
+
+
+def test_missing_keys_and_a_busy_model_port(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    del targets["rust"]["model_port"]
+    del targets["rust"]["session_log"]
+    with socket.socket() as busy:
+        # SO_REUSEADDR: the port may be in TIME_WAIT from an earlier test; Linux
+        # still refuses a second listener on it.
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", deployment.model_ports["go"]))
+        busy.listen()
+        found = problems(diagnose(tmp_path, targets))
+    assert found[0].startswith("go: problem: cannot serve the model on 127.0.0.1:")
+    assert "address already in use" in found[0].lower()
+    assert found[1].startswith("rust: problem: no `model_port`")
+    assert found[2].startswith("rust: problem: no `session_log`")
+    assert len(found) == 3
+
+
+def test_targets_sharing_a_model_port(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    targets["go"]["model_port"] = targets["rust"]["model_port"]
+    found = problems(diagnose(tmp_path, targets))
+    port = targets["rust"]["model_port"]
+    assert found == [
+        f"go: problem: model_port {port} is also the model_port of rust; fix: give each target "
+        "its own model_port (the harness tells runtimes apart by it) and point each "
+        "deployment's provider at its own",
+        f"rust: problem: model_port {port} is also the model_port of go; fix: give each target "
+        "its own model_port (the harness tells runtimes apart by it) and point each "
+        "deployment's provider at its own",
+    ]
+
+
+def test_the_embedded_default_needs_nothing(tmp_path: Path) -> None:
+    done = run_doctor(cwd=tmp_path)
+    assert done.returncode == 0
+    assert "checking the embedded default (sample stacks)" in done.stdout
+    assert "rust: ok: the sample stack 'rust', started by `parity run` itself" in done.stdout
+
+
+def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "parity.toml"
+    path.write_text('[targets.rust]\nurl = "localhost:3100"\n')
+    done = run_doctor("--config", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "targets.rust.url" in done.stderr
+
+
+# -- a deployment whose provider speaks Ollama -------------------------------------------
+
+
+class _OllamaSpeaking(BaseHTTPRequestHandler):
+    """A stand-in runtime whose provider is Ollama (no sample stack speaks it):
+    /v1/iterate asks its upstream through the official ``ollama`` client and
+    appends a row to its session log."""
+
+    upstream = ""
+    log = Path()
+
+    def do_GET(self) -> None:
+        self._answer(200 if self.path == "/health" else 404, {"status": "ok"})
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        client = ollama.Client(host=self.upstream)
+        parts = client.chat(
+            model=request["model"],
+            messages=[{"role": "user", "content": request["prompt"]}],
+            options={"temperature": 0.2},
+            stream=True,
+        )
+        text = "".join(part.message.content or "" for part in parts)
+        row = {"daemon": "ollamad", "prompt": request["prompt"], "reply": text}
+        with self.log.open("a") as out:
+            out.write(json.dumps(row) + "\n")
+        self._answer(200, {"accepted": True})
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_dialect_is_reported(tmp_path: Path) -> None:
+    model_port = stacks.free_port()
+    log = tmp_path / "ollamad.jsonl"
+    handler = type(
+        "Handler", (_OllamaSpeaking,), {"upstream": f"http://127.0.0.1:{model_port}", "log": log}
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        checks = diagnose(
+            tmp_path,
+            {
+                "o": {
+                    "url": url,
+                    "model_port": model_port,
+                    "session_log": str(log),
+                    "daemon": "ollamad",
+                }
+            },
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert problems(checks) == []
+    reached = [c.what for c in checks if "reached the model" in c.what]
+    assert len(reached) == 3
+    assert all("in the ollama dialect (POST /api/chat, streamed)" in what for what in reached)
