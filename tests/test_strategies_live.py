@@ -76,7 +76,8 @@ def test_scenarios_reach_what_the_docstrings_promise() -> None:
         "empty", "no object", "fenced", "prose", "long", "two objects", "pretty", "bare",
         '{"fault": "http_500"}', '{"fault": "drop"}', '{"fault": "not_json"}',
         '{"fault": "hang"}', '{"fault": "no_content"}', '{"text": null}',
-        ("reaches the fault", True), ("reaches the fault", False),
+        '{"fault": "http_429", "retry_after_s": 1}', '{"fault": "cut_stream"}',
+        '{"fault": "malformed_chunk"}', ("reaches the fault", True), ("reaches the fault", False),
         ("context error", None), ("context error", "context.target_count"),
         ("context error", "context.city"), ("context error", "context.candidate_id"),
     }  # fmt: skip

@@ -881,7 +881,8 @@ _FAULTS: Final[st.SearchStrategy[Any]] = st.sampled_from(
     (
         {"fault": "http_500"}, {"fault": "http_500"}, {"fault": "drop"}, {"fault": "drop"},
         {"fault": "not_json"}, {"fault": "not_json"}, {"fault": "hang"}, {"fault": "no_content"},
-        {"text": None}, "slow",
+        {"text": None}, "slow", {"fault": "http_429", "retry_after_s": 1},
+        {"fault": "cut_stream"}, {"fault": "malformed_chunk"},
     )
 )  # fmt: skip
 # Mostly reach the fault: "reach" is max_iterations just past the calls before it.
@@ -890,10 +891,11 @@ _FAULT_MAX_ITERATIONS: Final = st.sampled_from((_MISSING, "reach", 5, "reach", 0
 
 @st.composite
 def fault_scenarios(draw: st.DrawFn) -> dict[str, Any]:
-    """A session whose model fails on one call: HTTP 500, a hang past the
-    daemon's upstream timeout, a dropped connection, a body that is not JSON
-    (each a 502 and an ``infra_error`` row), or a reply without content, a
-    null content or a slow answer (each an ordinary attempt)."""
+    """A session whose model fails on one call: HTTP 500 or 429, a hang past
+    the daemon's upstream timeout, a dropped connection, a body that is not
+    JSON, cut short or broken inside (each a 502 and an ``infra_error`` row),
+    or a reply without content, a null content or a slow answer (each an
+    ordinary attempt)."""
     drawn = draw(draw(_TASK_GROUPS))
     task = drawn.task
     replies = draw(drawn.before_fault)
