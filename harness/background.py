@@ -1,7 +1,7 @@
 """An event loop beside synchronous code: the one helper for background loops.
 
 The engine is synchronous; the HTTP clients (``targets/http.py``) and the
-scripted model's server (``mock_llm.py``) are asyncio. ``Background`` runs one
+scripted model's server (``mock_llm/``) are asyncio. ``Background`` runs one
 asyncio loop on a named daemon thread through anyio's blocking portal
 (``anyio.from_thread.start_blocking_portal``):
 
