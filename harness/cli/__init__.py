@@ -9,9 +9,11 @@ import click
 from harness import __version__
 from harness.cli.common import reported_errors
 from harness.cli.mock_llm import mock_llm
+from harness.cli.onboarding import doctor, init
 from harness.cli.repro import repro
 from harness.cli.run import run
 from harness.cli.schema import schema
+from harness.cli.sessions import sessions
 from harness.cli.stacks import stacks_group
 from harness.cli.waive import waive
 
@@ -24,5 +26,5 @@ def main() -> None:
     """Cross-runtime parity harness for the lakehouse iterate stack."""
 
 
-for _command in (run, repro, schema, stacks_group, mock_llm, waive):
+for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, init, doctor):
     main.add_command(_command)

@@ -60,11 +60,68 @@ def _parse(text: str, where: str) -> Any:
 
 
 def _check_file(path: Path, name: str | None) -> int:
+    if path.suffix in _JSON_LINES:
+        return _check_lines(path, name)
     problems = 0
     for where, document in _documents(path):
         for message in _document_problems(document, name):
             out.print(f"{where}: {message}", markup=False)
             problems += 1
+    return problems
+
+
+_JSON_LINES = {".jsonl", ".ndjson"}
+_SESSION = "session-record"
+
+
+def _check_lines(path: Path, name: str | None) -> int:
+    """JSON Lines through the session audit's scan (DuckDB, bounded memory):
+    session rows are judged by its SQL rules, any other line by jsonschema."""
+    if name not in (None, _SESSION):
+        return _check_lines_slowly(path, name)
+    from harness.audit.auditor import verdicts
+    from harness.audit.conformance import describe
+
+    if not path.is_file():
+        raise HarnessError(f"{path}: cannot read: no such file")
+    problems = 0
+    for verdict in verdicts(str(path), keep_text=True, problems_only=True):
+        where = f"{path}:{verdict.line}"
+        if verdict.state == "torn":
+            messages = ["not JSON (a torn or malformed line)"]
+        elif verdict.state == "not_utf8":
+            messages = ["not valid UTF-8"]
+        elif verdict.text is not None and name is None:
+            messages = _document_problems(json.loads(verdict.text), None)
+        elif verdict.state == "other_version":
+            messages = [f"$.schema: another schema version {verdict.version!r} [{_SESSION}]"]
+        else:
+            messages = [f"{f}: {describe(f, r)} ({r}) [{_SESSION}]" for f, r in verdict.violations]
+        for message in messages:
+            out.print(f"{where}: {message}", markup=False)
+            problems += 1
+    return problems
+
+
+def _check_lines_slowly(path: Path, name: str) -> int:
+    """Any other schema: line by line in Python, one line in memory at a time."""
+    problems = 0
+    try:
+        with path.open("rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    messages = ["not valid UTF-8"]
+                else:
+                    if not line.strip():
+                        continue
+                    messages = _document_problems(_parse(line, f"{path}:{number}"), name)
+                for message in messages:
+                    out.print(f"{path}:{number}: {message}", markup=False)
+                    problems += 1
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot read: {exc}") from exc
     return problems
 
 
