@@ -4,7 +4,6 @@ replayed with ``parity repro``, and a run that loses a stack or is interrupted
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner
 from harness.stacks import build, default_specs, pid_running
 from tests.procs import command_line, processes_mentioning
 
@@ -119,31 +117,47 @@ def test_the_default_job_runs_unattended_and_a_finding_replays(built: None, tmp_
     assert f"{live[0]['class']} at {live[0]['path']}" in replayed
 
 
+_REACH = """
+import dataclasses, json, sys
+from pathlib import Path
+from harness import runner
+folder = Path(sys.argv[1])
+options = runner.RunOptions(
+    suites=("extract_json", "session_log"), max_examples=10_000, seed=20261126,
+    shrink=False, report_dir=folder / "report",
+)
+default = runner.default_config()
+fresh = dataclasses.replace(default.run, database=folder / "hypothesis")
+summary, _ = runner.run(dataclasses.replace(default, run=fresh), options)
+print(json.dumps({
+    "found": [list(f.failure.key[:3]) + [list(f.failure.blamed)]
+              for s in summary.suites for f in s.findings],
+    "cases": {s.suite: s.cases for s in summary.suites},
+    "errors": [f.failure.message for s in summary.suites for f in s.errors],
+}))
+"""
+
+
 def test_the_probe_suites_find_what_they_found_before_the_redesign(
     built: None, tmp_path: Path
 ) -> None:
     """Some manifestations of a known fault are rare (a lone surrogate in a
     first object and a second object with the same keys): a larger budget,
-    on a fixed seed, reaches each one."""
-    options = runner.RunOptions(
-        suites=("extract_json", "session_log"),
-        max_examples=10_000,
-        seed=20261126,
-        shrink=False,
-        report_dir=tmp_path / "report",
+    on a fixed seed, reaches each one. In a fresh interpreter, as a user runs
+    it: what Hypothesis generates depends on the process's history (what a
+    test before it in the same worker drew), not only on the seed."""
+    done = subprocess.run(
+        [sys.executable, "-c", _REACH, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
-    default = runner.default_config()
-    # A fresh example database: what earlier runs stored must not help.
-    fresh = dataclasses.replace(default.run, database=tmp_path / "hypothesis")
-    summary, _ = runner.run(dataclasses.replace(default, run=fresh), options)
-    found = {
-        (f.failure.suite, str(f.failure.cls), f.failure.path, f.failure.blamed)
-        for suite in summary.suites
-        for f in suite.findings
-    }
-    errors = [f.failure.message for suite in summary.suites for f in suite.errors]
-    cases = {suite.suite: suite.cases for suite in summary.suites}
-    assert {k for k in KNOWN if k[0] not in LIVE} - found == set(), (cases, errors)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    found = {(suite, cls, path, tuple(blamed)) for suite, cls, path, blamed in result["found"]}
+    missing = {k for k in KNOWN if k[0] not in LIVE} - found
+    assert missing == set(), (result["cases"], result["errors"])
 
 
 def test_a_stack_killed_mid_run_is_exit_2_and_named(built: None, tmp_path: Path) -> None:
