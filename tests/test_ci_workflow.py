@@ -227,8 +227,10 @@ def test_the_run_step_passes_the_baseline_and_records_the_exit_code(
 ) -> None:
     run = step(steps, runs="bin/parity run")
     output = fake_parity / "github_output"
+    assert run["env"]["PROFILE"] == "${{ github.event_name == 'push' && 'thorough' || 'ci' }}"
     env = {
         "BASELINE": baseline,
+        "PROFILE": "ci",
         "PARITY_MAX_TIME": "600",
         "GITHUB_OUTPUT": str(output),
         "FAKE_EXIT": str(code),
