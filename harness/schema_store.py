@@ -131,7 +131,12 @@ def _store() -> _Store:
             )
         seen_ids[sid] = filename
         by_name[name] = contents
-        resources.append((sid, Resource.from_contents(contents, default_specification=DRAFT202012)))
+        # Registered without "$schema": a $ref into a schema that names its
+        # dialect makes jsonschema switch to that dialect's stock validator,
+        # which drops the contract's integer and pattern rules below the $ref
+        # (an attempt's "iteration": 1.0 passed). Every file is 2020-12 anyway.
+        referenced = {key: value for key, value in contents.items() if key != "$schema"}
+        resources.append((sid, DRAFT202012.create_resource(referenced)))
     registry: Registry[Any] = Registry().with_resources(resources)
     return _Store(by_name=by_name, registry=registry.crawl(), source=source)
 
