@@ -49,7 +49,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from harness import compare
 from harness.model import (
-    SEVERITY,
     Cause,
     Failure,
     Finding,
@@ -162,9 +161,12 @@ def _under(path: str, general: str) -> bool:
     return generalise_path(path) == general
 
 
-def _rank(failure: Failure) -> tuple[int, str, str, tuple[str, ...]]:
-    order = registry.ALL.index(failure.suite) if failure.suite in registry.ALL else len(SEVERITY)
-    return (SEVERITY.index(failure.cls), failure.path, str(order), failure.blamed)
+def _rank(failure: Failure) -> tuple[int, str, int, tuple[str, ...]]:
+    """``Failure.rank``, with the suites in run order between path and blame."""
+    severity, path, blamed = failure.rank
+    known = failure.suite in registry.ALL
+    order = registry.ALL.index(failure.suite) if known else len(registry.ALL)
+    return (severity, path, order, blamed)
 
 
 def _components(links: Mapping[str, set[str]]) -> list[list[str]]:

@@ -829,7 +829,7 @@ def blame(case_suite: str, differences: dict[str, tuple[Difference, ...]]) -> tu
         )
         for (cls, path, blamed), by_target in groups.items()
     ]
-    return tuple(sorted(failures, key=lambda f: (SEVERITY.index(f.cls), f.path, f.blamed)))
+    return tuple(sorted(failures, key=lambda f: f.rank))
 
 
 def _same_answer(differences: dict[str, tuple[Difference, ...]]) -> list[list[str]]:

@@ -50,7 +50,6 @@ from harness.baseline import Baseline
 from harness.errors import HarnessError, TargetError
 from harness.model import (
     REFERENCE,
-    SEVERITY,
     CaseChecked,
     CaseResult,
     Cause,
@@ -146,7 +145,7 @@ class Recorder:
         """Findings Hypothesis can shrink, most severe first. A timeout is not
         shrunk: each try would cost a timeout."""
         out = []
-        for finding in sorted(self.findings.values(), key=lambda f: _rank(f.failure)):
+        for finding in sorted(self.findings.values(), key=lambda f: f.failure.rank):
             choices = self.choices.get(finding.failure.fingerprint)
             if choices is not None and finding.failure.cls is not DivergenceClass.TIMEOUT:
                 out.append((finding, choices))
@@ -154,14 +153,10 @@ class Recorder:
 
     def split(self) -> tuple[list[Finding], list[Finding]]:
         """(divergences, infrastructure errors), most severe first."""
-        ordered = sorted(self.findings.values(), key=lambda f: _rank(f.failure))
+        ordered = sorted(self.findings.values(), key=lambda f: f.failure.rank)
         divergences = [f for f in ordered if not f.failure.cls.is_infrastructure]
         errors = [f for f in ordered if f.failure.cls.is_infrastructure]
         return divergences, errors
-
-
-def _rank(failure: Failure) -> tuple[int, str, tuple[str, ...]]:
-    return (SEVERITY.index(failure.cls), failure.path, failure.blamed)
 
 
 class Engine:

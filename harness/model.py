@@ -180,6 +180,12 @@ class Failure:
         return (self.suite, str(self.cls), self.path, self.blamed)
 
     @property
+    def rank(self) -> tuple[int, str, tuple[str, ...]]:
+        """The order failures are listed in: most severe first, then by path
+        and blame."""
+        return (SEVERITY.index(self.cls), self.path, self.blamed)
+
+    @property
     def fingerprint(self) -> str:
         digest = hashlib.sha256("\x1f".join([*self.key[:3], *self.blamed]).encode())
         return digest.hexdigest()[:12]
