@@ -29,6 +29,7 @@ import json
 import math
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -185,7 +186,7 @@ class Engine:
         self.today = today or dt.date.today()
         self.baseline = baseline
         self._deadline: float | None = None  # --max-time: when the whole run must end
-        self._replayed: dict[str, int] = {}  # cases run to group findings, by suite
+        self._replayed: Counter[str] = Counter()  # cases run to group findings, by suite
         # One worker per target: a target answers its batches in order, one at
         # a time (a probe's pipe carries one batch), while other targets and
         # the next batch's generation go on.
@@ -201,6 +202,29 @@ class Engine:
         """Run and compare given cases, outside any generation (replays)."""
         state = _SuiteState(raise_target_errors=True)
         return self._check(suite, cases, Recorder(), state)
+
+    def check_with_derived(
+        self,
+        suite: Suite,
+        case: JsonValue,
+        derived: Sequence[DerivedSuite],
+        *,
+        quiet: bool = False,
+    ) -> dict[str, list[CaseResult]]:
+        """Check ``case`` in ``suite``, then in each of ``derived`` what it
+        produced (an iterate case, then the session row it wrote): results by
+        suite name. ``quiet``: no events, and a target error is an empty
+        result instead of an exception (grouping causes)."""
+
+        def state() -> _SuiteState:
+            return _SuiteState(quiet=quiet, raise_target_errors=not quiet)
+
+        results = {suite.name: self._check(suite, [case], Recorder(), state())}
+        produced = [item for r in results[suite.name] if (item := suite.produced(r)) is not None]
+        for other in derived:
+            cases = other.cases({suite.name: produced}) if produced else []
+            results[other.name] = self._check(other, cases, Recorder(), state()) if cases else []
+        return results
 
     def close(self) -> None:
         self._shutdown(wait=True)
@@ -281,7 +305,7 @@ class Engine:
         plain = self._plain(summary) if healthy and findings else frozenset()
         summary.causes, shown = causes.attribute(findings, replay, known, plain)
         for suite in summary.suites:
-            suite.replayed = self._replayed.get(suite.suite, 0)
+            suite.replayed = self._replayed[suite.suite]
         for cause in summary.causes:
             self._waive_cause(cause)
         if self.baseline is not None:
@@ -316,20 +340,12 @@ class Engine:
             suite = by_name.get(name)
             if suite is None or isinstance(suite, DerivedSuite):
                 continue
-            results = self._check(suite, [trigger.input], Recorder(), _SuiteState(quiet=True))
-            self._replayed[name] = self._replayed.get(name, 0) + len(results)
-            shown.update(_divergences(results))
-            produced = [item for r in results if (item := suite.produced(r)) is not None]
-            for derived_name in registry.derived_from(name):
-                derived = by_name.get(derived_name)
-                if isinstance(derived, DerivedSuite) and produced:
-                    cases = derived.cases({name: produced})
-                    state = _SuiteState(quiet=True)
-                    checked = self._check(derived, cases, Recorder(), state)
-                    self._replayed[derived_name] = self._replayed.get(derived_name, 0) + len(
-                        checked
-                    )
-                    shown.update(_divergences(checked))
+            below = (by_name.get(n) for n in registry.derived_from(name))
+            derived = [d for d in below if isinstance(d, DerivedSuite)]
+            checked = self.check_with_derived(suite, trigger.input, derived, quiet=True)
+            for checked_suite, results in checked.items():
+                self._replayed[checked_suite] += len(results)
+                shown.update(_divergences(results))
         return frozenset(shown)
 
     def run_suite(

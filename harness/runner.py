@@ -390,13 +390,10 @@ def _replay_one(engine: Engine, env: Environment, reproducer: repro.Reproducer) 
     # A session-log finding: run its session again, then check the row it wrote.
     assert isinstance(reproducer.input, dict)
     origin = env.suite(_origin(reproducer))
-    results = engine.check(origin, [reproducer.input.get("case")])
-    produced = [item for r in results if (item := origin.produced(r)) is not None]
-    cases = suite.cases({origin.name: produced})
-    if not cases:
+    rows = engine.check_with_derived(origin, reproducer.input.get("case"), [suite])[suite.name]
+    if not rows:
         raise HarnessError(f"{reproducer.path}: the session did not run (a 400 writes no row)")
-    [result] = engine.check(suite, cases[-1:])
-    return result
+    return rows[-1]
 
 
 def replay_exit_code(results: Sequence[Replayed]) -> int:

@@ -115,6 +115,13 @@ def test_the_default_job_runs_unattended_and_a_finding_replays(built: None, tmp_
     assert replay.returncode == 1, replayed
     assert "still diverges" in replayed
     assert f"{live[0]['class']} at {live[0]['path']}" in replayed
+    # A session-log finding replays its session, then checks the row it wrote.
+    rows = [f for f in live if f["suite"] == "sessions"]
+    assert rows, "expected Go's float64 in the session rows"
+    replay = parity("repro", rows[0]["reproducer"], cwd=tmp_path)
+    replayed, _ = replay.communicate(timeout=120)
+    assert replay.returncode == 1, replayed
+    assert f"{rows[0]['class']} at {rows[0]['path']}" in replayed
 
 
 _REACH = """
