@@ -25,8 +25,9 @@ count the ``[[waiver]]`` tables from 0).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from harness import schema_store
 from harness.errors import ConfigError
 from harness.model import REFERENCE, DivergenceClass, Failure, Finding, generalise_path
 
-__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers"]
+__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers", "waiver_table"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,33 @@ class Waivers:
         for finding in findings:
             waiver = self.match(finding.failure, today)
             finding.waived_by = waiver.reason if waiver is not None else None
+
+
+def waiver_table(
+    names: Mapping[str, str | Sequence[str]],
+    *,
+    reason: str,
+    expires: str,
+    comment: str | None = None,
+) -> str:
+    """One ``[[waiver]]`` table as waivers.toml holds it: ``names`` (a cause,
+    or suite, class, path and targets), the reason, the expiry (an ISO date),
+    after a one-line comment when given (it may quote model output: control
+    characters become spaces)."""
+    head = []
+    if comment is not None:
+        head.append("# " + "".join(ch if ch.isprintable() else " " for ch in comment)[:120])
+    lines = [f"{key} = {_toml_value(value)}" for key, value in names.items()]
+    lines += [f"reason = {_toml_value(reason)}", f"expires = {expires}"]
+    return "\n".join([*head, "[[waiver]]", *lines]) + "\n"
+
+
+def _toml_value(value: str | Sequence[str]) -> str:
+    # A JSON string is a valid TOML basic string (same escapes; json.dumps
+    # never writes the one TOML lacks, "\/").
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in value) + "]"
 
 
 # --------------------------------------------------------------------------- loading

@@ -13,7 +13,7 @@ import click
 from harness import defaults
 from harness.cli.common import out, reported_errors
 from harness.errors import ConfigError, HarnessError
-from harness.waivers import parse_waivers
+from harness.waivers import parse_waivers, waiver_table
 
 _ID = re.compile(r"[0-9a-f]{12}")
 
@@ -75,10 +75,10 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
         raise HarnessError(f"{ident!r}: not a cause or finding id (12 hexadecimal digits)")
     if not reason.strip():
         raise HarnessError("--reason must say why the divergence is accepted")
-    tail = [f"reason = {_toml(reason.strip())}", f"expires = {expires.isoformat()}"]
+    end = {"reason": reason.strip(), "expires": expires.isoformat()}
     cause = next((c for c in report.get("causes", []) if c.get("id") == ident), None)
     if cause is not None:
-        return _table(str(cause.get("summary", "")), [f"cause = {_toml(ident)}", *tail])
+        return waiver_table({"cause": ident}, **end, comment=str(cause.get("summary", "")))
     finding = next((d for d in report["divergences"] if d.get("id") == ident), None)
     if finding is None:
         causes, findings = len(report.get("causes", [])), len(report["divergences"])
@@ -86,25 +86,9 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
             f"{ident}: no cause or divergence with this id in {report['_path']} "
             f"({causes} causes, {findings} divergences)"
         )
-    names = [
-        f"suite = {_toml(finding['suite'])}",
-        f"class = {_toml(finding['class'])}",
-        f"path = {_toml(finding['path'])}",
-        f"targets = [{', '.join(_toml(t) for t in finding['blamed'])}]",
-    ]
-    return _table(str(finding.get("message", "")), [*names, *tail])
-
-
-def _table(comment: str, lines: list[str]) -> str:
-    # The comment is model-influenced text: one line, no control characters.
-    safe = "".join(ch if ch.isprintable() else " " for ch in comment)[:120]
-    return "\n".join([f"# {safe}", "[[waiver]]", *lines]) + "\n"
-
-
-def _toml(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes; json.dumps
-    # never writes the one TOML lacks, "\/").
-    return json.dumps(text, ensure_ascii=False)
+    names = {key: finding[key] for key in ("suite", "class", "path")}
+    names["targets"] = list(finding["blamed"])
+    return waiver_table(names, **end, comment=str(finding.get("message", "")))
 
 
 def append(path: Path, entry: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness.model import REFERENCE, JsonValue
+from harness.waivers import waiver_table
 
 # Bidi controls can make escaped text *display* as something else ("Trojan
 # Source"); they are shown as escapes like other invisible characters.
@@ -163,8 +164,4 @@ def waiver_expiry(started_at: str, *, days: int = WAIVER_DAYS) -> str:
 
 def waiver_toml(cause_id: str, started_at: str) -> str:
     """A ``[[waiver]]`` table naming a cause, for waivers.toml (reason to fill in)."""
-    # json.dumps of a string is a valid TOML basic string.
-    return (
-        f'[[waiver]]\ncause = {json.dumps(cause_id)}\nreason = "..."\n'
-        f"expires = {waiver_expiry(started_at)}\n"
-    )
+    return waiver_table({"cause": cause_id}, reason="...", expires=waiver_expiry(started_at))
