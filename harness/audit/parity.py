@@ -58,31 +58,15 @@ def _counts(
 
 def _metric(name: str, scope: str | None, counts: Mapping[str, dict[str, int]]) -> Metric:
     first, second = (counts[d] for d in DAEMONS)
+
+    def untested(note: str, effect: float | None) -> Metric:
+        return Metric(name, scope, dict(counts), None, None, None, effect, False, note=note)
+
     if min(sum(first.values()), sum(second.values())) < MIN_SESSIONS:
-        return Metric(
-            name,
-            scope,
-            dict(counts),
-            None,
-            None,
-            None,
-            None,
-            False,
-            note=f"fewer than {MIN_SESSIONS} on one side: not tested",
-        )
+        return untested(f"fewer than {MIN_SESSIONS} on one side: not tested", None)
     result = compare(first, second)
     if result is None:
-        return Metric(
-            name,
-            scope,
-            dict(counts),
-            None,
-            None,
-            None,
-            0.0,
-            False,
-            note="a single category on both sides: nothing to test",
-        )
+        return untested("a single category on both sides: nothing to test", 0.0)
     flagged = result.p_value < ALPHA and result.effect >= MIN_EFFECT
     return Metric(
         name,
