@@ -130,11 +130,9 @@ def _examples(divergences: list[dict[str, Any]]) -> dict[str, Trigger]:
 
 
 def _known(raw: dict[str, Any]) -> KnownCause:
-    trigger = raw.get("trigger")
     return KnownCause(
         id=raw["id"],
         blamed=tuple(raw["blamed"]),
         summary=raw["summary"],
-        trigger=Trigger(trigger["suite"], trigger["input"]) if trigger else None,
         findings=tuple(raw["findings"]),
     )

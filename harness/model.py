@@ -273,7 +273,6 @@ class KnownCause:
     id: str
     blamed: tuple[str, ...]
     summary: str
-    trigger: Trigger | None
     findings: tuple[str, ...]  # finding ids
 
 
@@ -346,9 +345,6 @@ class SuiteSummary:
     share_s: float | None = None  # with --max-time: the time this suite was given
     out_of_time: bool = False  # it stopped because its share ran out
     replayed: int = 0  # cases run again after the run, to group findings into causes
-
-    def finding(self, fingerprint: str) -> Finding | None:
-        return next((f for f in self.findings if f.id == fingerprint), None)
 
     @property
     def waived(self) -> int:

@@ -39,7 +39,7 @@ def baseline_summary() -> RunSummary:
     new = make_cause("a00000000001", findings_of(new_case), summary=f"go: {SCRIPT}{FENCE}{IMG}")
     known = make_cause("b00000000002", findings_of(known_case))
     new.new, known.new = True, False
-    fixed = KnownCause("c00000000003", ("go",), f"go: fixed {IMG}", None, ("d00000000004",))
+    fixed = KnownCause("c00000000003", ("go",), f"go: fixed {IMG}", ("d00000000004",))
     return RunSummary(
         harness_version="0.1.0",
         started_at=STARTED,
