@@ -21,10 +21,11 @@ from typing import Final
 
 from harness import defaults, reports, repro
 from harness.baseline import load_baseline
+from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
 from harness.errors import HarnessError
-from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary
+from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
 from harness.suites import registry
 from harness.suites.base import DerivedSuite, ProbeSuite, Suite
 from harness.suites.catalog import PROBE_SUITES, LiveSuites
@@ -296,9 +297,9 @@ def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[Json
     out = {suite: list(cases) for suite, cases in by_suite.items() if suite not in derived}
     for suite in derived:
         for case in by_suite.get(suite, ()):
-            origin = case.get("origin") if isinstance(case, dict) else None
-            if origin in registry.BY_NAME[suite].depends_on:
-                out.setdefault(origin, []).append(case.get("case"))
+            trigger = trigger_for(suite, case)
+            if trigger is not None:
+                out.setdefault(trigger.suite, []).append(trigger.input)
     return out
 
 
@@ -350,7 +351,7 @@ def replay(
     if not reproducers:
         raise HarnessError("no reproducer files found")
     wanted = {r.suite for r in reproducers}
-    wanted.update(_origin(r) for r in reproducers if registry.BY_NAME[r.suite].depends_on)
+    wanted.update(_origin(r).suite for r in reproducers if registry.BY_NAME[r.suite].depends_on)
     names = choose_suite_names(config, sorted(n for n in wanted if n))
     results = []
     with (
@@ -370,16 +371,15 @@ def replay(
     return results
 
 
-def _origin(reproducer: repro.Reproducer) -> str:
-    """The suite whose case a derived suite's reproducer replays first."""
-    case = reproducer.input
-    origin = case.get("origin") if isinstance(case, dict) else None
-    if origin not in registry.BY_NAME[reproducer.suite].depends_on:
+def _origin(reproducer: repro.Reproducer) -> Trigger:
+    """The case a derived suite's reproducer replays first, and its suite."""
+    trigger = trigger_for(reproducer.suite, reproducer.input)
+    if trigger is None:
         raise HarnessError(
             f"{reproducer.path}: a {reproducer.suite} reproducer names the suite "
             "its case came from (origin)"
         )
-    return str(origin)
+    return trigger
 
 
 def _replay_one(engine: Engine, env: Environment, reproducer: repro.Reproducer) -> CaseResult:
@@ -388,9 +388,8 @@ def _replay_one(engine: Engine, env: Environment, reproducer: repro.Reproducer) 
         [result] = engine.check(suite, [reproducer.input])
         return result
     # A session-log finding: run its session again, then check the row it wrote.
-    assert isinstance(reproducer.input, dict)
-    origin = env.suite(_origin(reproducer))
-    rows = engine.check_with_derived(origin, reproducer.input.get("case"), [suite])[suite.name]
+    trigger = _origin(reproducer)
+    rows = engine.check_with_derived(env.suite(trigger.suite), trigger.input, [suite])[suite.name]
     if not rows:
         raise HarnessError(f"{reproducer.path}: the session did not run (a 400 writes no row)")
     return rows[-1]
