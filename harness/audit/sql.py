@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from reference_impl.session import INFRA_ERROR_LIMIT, PROMPT_LIMIT
+
 __all__ = ["CHECKS", "COLUMNS", "Check", "literal", "script", "sessions_view"]
 
 
@@ -83,15 +85,16 @@ CHECKS: Final[tuple[Check, ...]] = (
             IS DISTINCT FROM range(coalesce(len(attempts), 0))""",
     ),
     Check(
-        "prompt_at_most_4000",
-        "the prompt is cut to at most 4000 characters",
-        predicate="length(prompt) > 4000",
+        f"prompt_at_most_{PROMPT_LIMIT}",
+        f"the prompt is cut to at most {PROMPT_LIMIT} characters",
+        predicate=f"length(prompt) > {PROMPT_LIMIT}",
     ),
     Check(
-        "infra_error_text_at_most_800",
-        "an infra_error attempt's error text is cut to at most 800 characters",
-        predicate="""len(list_filter(attempts,
-            lambda a: a.verdict_kind = 'infra_error' AND length(a.error) > 800)) > 0""",
+        f"infra_error_text_at_most_{INFRA_ERROR_LIMIT}",
+        f"an infra_error attempt's error text is cut to at most {INFRA_ERROR_LIMIT} characters",
+        predicate=f"""len(list_filter(attempts,
+            lambda a: a.verdict_kind = 'infra_error' AND length(a.error) > {INFRA_ERROR_LIMIT}))
+            > 0""",
     ),
     Check(
         "one_row_per_session_per_daemon",
