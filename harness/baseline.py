@@ -35,10 +35,10 @@ from typing import Any
 
 from harness import causes, schema_store
 from harness.causes import Shown
-from harness.errors import ConfigError
+from harness.errors import ConfigError, describe_os_error
 from harness.model import BaselineOutcome, Cause, JsonValue, KnownCause, Trigger
 
-__all__ = ["Baseline", "load_baseline"]
+__all__ = ["Baseline", "load_baseline", "read_report"]
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,38 @@ class Baseline:
         return False
 
 
-def load_baseline(path: Path) -> Baseline:
+def read_report(path: Path, *, missing: str = "no such file") -> dict[str, Any]:
+    """A stored ``report.json`` (schema version 1 or 2), checked against its
+    schema; any other file is a ``ConfigError`` naming it (and the key)."""
     source = str(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(
-            source, None, "no such file (the baseline is an earlier report.json)"
-        ) from exc
+        raise ConfigError(source, None, missing) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, None, f"cannot read: {exc}") from exc
+        raise ConfigError(source, None, f"cannot read: {describe_os_error(exc, path)}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(source, None, f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(source, None, "not a parity report (nested too deeply)") from exc
     version = document.get("schema_version") if isinstance(document, dict) else None
     if version not in {"1", "2"}:
         raise ConfigError(source, "schema_version", "not a parity report (expected 1 or 2)")
-    problems = schema_store.errors("report-v1" if version == "1" else "report", document)
+    try:
+        problems = schema_store.errors("report-v1" if version == "1" else "report", document)
+    except RecursionError as exc:
+        raise ConfigError(source, None, "not a valid report (nested too deeply)") from exc
     if problems:
         first = problems[0]
         raise ConfigError(source, first.path, f"not a valid report: {first.message}")
+    assert isinstance(document, dict)
+    return document
+
+
+def load_baseline(path: Path) -> Baseline:
+    source = str(path)
+    document = read_report(path, missing="no such file (the baseline is an earlier report.json)")
+    version = document["schema_version"]
     return Baseline(
         source=source,
         schema_version=str(version),

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from harness import __version__, schema_store
-from harness.errors import HarnessError
+from harness import __version__, atomic, schema_store
+from harness.errors import HarnessError, describe_os_error
 from harness.model import Finding, JsonValue
+from harness.suites import registry
 
 FORMAT: Final = "lakehouse-parity/reproducer"
 VERSION: Final = 1
@@ -65,15 +66,20 @@ def save(finding: Finding, directory: Path, *, shell: Mapping[str, str], seed: i
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(finding)
     text = json.dumps(document(finding, shell=shell, seed=seed), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    # backslashreplace: a lone surrogate of model output stays a JSON escape.
+    atomic.write_text(path, text + "\n", errors="backslashreplace")
     return path
 
 
 def load(path: Path) -> Reproducer:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: not a reproducer file: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path}: cannot read: {describe_os_error(exc, path)}") from exc
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: not a reproducer file: not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise HarnessError(f"{path}: not a reproducer file: nested too deeply") from exc
     if (
         isinstance(data, dict)
         and isinstance(data.get("version"), int)
@@ -83,9 +89,17 @@ def load(path: Path) -> Reproducer:
             f"{path}: reproducer version {data['version']} is newer than this harness "
             f"reads ({VERSION}); upgrade lakehouse-parity"
         )
-    problems = schema_store.errors("reproducer", data)
+    try:
+        problems = schema_store.errors("reproducer", data)
+    except RecursionError as exc:
+        raise HarnessError(f"{path}: not a reproducer file: nested too deeply") from exc
     if problems:
         raise HarnessError(f"{path}: {problems[0].path}: {problems[0].message}")
+    if data["suite"] not in registry.BY_NAME:
+        raise HarnessError(
+            f"{path}: suite: {data['suite']!r} is not a suite of this harness "
+            f"(known: {', '.join(registry.ALL)})"
+        )
     return Reproducer(
         path=path,
         suite=data["suite"],

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import httpx
 
-from harness import defaults
+from harness import atomic, defaults
 from harness.errors import HarnessError
 
 PACKAGE_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -682,9 +682,8 @@ def read_state(state_dir: Path | None = None) -> StackState | None:
 
 def _write_state(state: StackState) -> None:
     state.path.parent.mkdir(parents=True, exist_ok=True)
-    partial = state.path.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(state.to_json(), indent=2) + "\n", encoding="utf-8")
-    partial.replace(state.path)  # atomic: a reader never sees half a file
+    # Whole or not at all: a reader never sees half a file.
+    atomic.write_text(state.path, json.dumps(state.to_json(), indent=2) + "\n")
 
 
 def status(state_dir: Path | None = None) -> list[ProcessStatus]:

@@ -126,11 +126,16 @@ def waiver_table(
 
 
 def _toml_value(value: str | Sequence[str]) -> str:
-    # A JSON string is a valid TOML basic string (same escapes; json.dumps
-    # never writes the one TOML lacks, "\/").
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in value) + "]"
+        return _toml_string(value)
+    return "[" + ", ".join(_toml_string(item) for item in value) + "]"
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string is a TOML basic string (same escapes; json.dumps never
+    # writes the one TOML lacks, "\/"), except that TOML also forbids a raw
+    # DEL, which JSON allows.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 # --------------------------------------------------------------------------- loading

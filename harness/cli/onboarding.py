@@ -176,7 +176,7 @@ def init(
     roster: Path | None,
 ) -> None:
     """Write a commented parity.toml for a deployment and say how to wire it up."""
-    from harness import config, runner
+    from harness import atomic, config, runner
 
     if rust_model_port == go_model_port:
         raise click.BadParameter(
@@ -197,7 +197,7 @@ def init(
         config.parse(tomllib.loads(text), source=str(out_path), root=out_path.parent, path=out_path)
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            out_path.write_text(text, encoding="utf-8")
+            atomic.write_text(out_path, text)
             for runtime in runtimes:
                 # A deployment may expect its log's folder to exist (the samples create it).
                 (out_path.parent / runtime.session_log).parent.mkdir(parents=True, exist_ok=True)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from harness import defaults
+from harness import atomic, defaults
+from harness.baseline import read_report
 from harness.cli.common import out, reported_errors
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError, HarnessError, describe_os_error
 from harness.waivers import parse_waivers, waiver_table
 
 _ID = re.compile(r"[0-9a-f]{12}")
@@ -57,14 +57,7 @@ def _date(text: str) -> dt.date:
 
 
 def _report(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HarnessError(f"{path}: no such report (run `parity run` or pass --report)") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: cannot read the report: {exc}") from exc
-    if not isinstance(document, dict) or "divergences" not in document:
-        raise HarnessError(f"{path}: not a parity report.json")
+    document = read_report(path, missing="no such report (run `parity run` or pass --report)")
     document["_path"] = str(path)
     return document
 
@@ -75,6 +68,8 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
         raise HarnessError(f"{ident!r}: not a cause or finding id (12 hexadecimal digits)")
     if not reason.strip():
         raise HarnessError("--reason must say why the divergence is accepted")
+    if not _is_text(reason):
+        raise HarnessError("--reason: not valid text (bytes that are not UTF-8)")
     end = {"reason": reason.strip(), "expires": expires.isoformat()}
     cause = next((c for c in report.get("causes", []) if c.get("id") == ident), None)
     if cause is not None:
@@ -91,17 +86,31 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
     return waiver_table(names, **end, comment=str(finding.get("message", "")))
 
 
+def _is_text(value: str) -> bool:
+    # A command-line argument that is not UTF-8 arrives with lone surrogates
+    # standing for its bytes: no file can hold it as text.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def append(path: Path, entry: str) -> None:
     """Append ``entry``; the file must still parse as waivers afterwards
-    (a duplicate is refused and the file left as it was)."""
+    (a duplicate is refused). On any error the file is left as it was: the
+    new text replaces it whole (``atomic``) or not at all."""
     try:
         before = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"{path}: cannot read: {exc}") from exc
+        raise HarnessError(f"{path}: cannot read: {describe_os_error(exc, path)}") from exc
     separator = "\n" if before.endswith("\n") else "\n\n" if before else ""
     after = before + separator + entry
     try:
         parse_waivers(after, str(path))
     except ConfigError as exc:
         raise HarnessError(f"not written: {exc}") from exc
-    path.write_text(after, encoding="utf-8")
+    try:
+        atomic.write_text(path, after)
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write: {describe_os_error(exc, path)}") from exc

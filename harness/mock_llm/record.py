@@ -24,6 +24,8 @@ from typing import Final
 
 import httpx
 
+from harness import atomic
+from harness.errors import describe_os_error
 from harness.mock_llm.answers import Answer, encode_json
 from harness.mock_llm.calls import Dialect
 from harness.mock_llm.dialect import ChatApi
@@ -48,6 +50,14 @@ class Recorder:
         if not self.upstream.startswith(("http://", "https://")):
             raise ValueError(f"the upstream must be an http(s) URL, got {self.upstream!r}")
         self.upstream = self.upstream.rstrip("/")
+        # Refused now, not at the first call: a recording that cannot be
+        # written would answer every call and keep none of them.
+        try:
+            atomic.check_writable(self.cassette)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot record to {self.cassette}: {describe_os_error(exc, self.cassette)}"
+            ) from exc
 
     async def forward(self, api: ChatApi, raw_body: bytes) -> Reply | Answer:
         """The upstream's reply to one call (recorded), or the error to pass on."""
@@ -66,7 +76,12 @@ class Recorder:
         except ValueError as exc:
             return _failed(api, 502, f"upstream {url}: {exc}")
         reply = Reply(text=text)
-        self._append(api, body, reply)
+        try:
+            self._append(api, body, reply)
+        except OSError as exc:
+            # The caller still gets its answer; the person recording is told.
+            why = describe_os_error(exc, self.cassette)
+            print(f"mock-llm: not recorded: {self.cassette}: {why}", file=sys.stderr, flush=True)
         return reply
 
     def _append(self, api: ChatApi, body: dict[str, JsonValue], reply: Reply) -> None:
@@ -78,10 +93,9 @@ class Recorder:
             "reply": reply.to_json(),
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
-        # One write per line in append mode: an interrupted recording loses at
-        # most the exchange in flight, never an earlier one.
-        with self.cassette.open("ab") as out:
-            out.write(encode_json(entry) + b"\n")
+        # Whole lines only: an interrupted recording loses at most the
+        # exchange in flight, never an earlier one, and never leaves half a line.
+        atomic.append_line(self.cassette, encode_json(entry))
         self.recorded += 1
 
     def _http(self) -> httpx.AsyncClient:

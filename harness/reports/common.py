@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from harness import atomic
 from harness.model import REFERENCE, JsonValue
 from harness.waivers import waiver_table
 
@@ -76,8 +77,9 @@ def ordered_targets(names: Iterable[str]) -> list[str]:
 def write_text(path: Path, text: str) -> Path:
     # A lone surrogate cannot be UTF-8; written as a \\udxxx escape it stays
     # valid JSON (it can only occur inside a string) and harmless elsewhere.
+    # Whole or not at all: a run killed while writing leaves the last report.
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8", "backslashreplace"))
+    atomic.write_text(path, text, errors="backslashreplace")
     return path
 
 
