@@ -6,6 +6,7 @@ as a ``ConfigError`` naming the file and the key, never as a stack trace.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from harness import defaults, schema_store
-from harness.errors import ConfigError
+from harness.errors import ConfigError, describe_os_error
 from harness.suites import registry
 
 ALL_SUITES: Final = registry.ALL
@@ -95,11 +96,25 @@ def _pointer(path: Any) -> str:
 
 def check(document: dict[str, Any], source: str) -> None:
     """Raise ConfigError for the first schema violation, naming the key."""
+    _check_finite(document, source, [])
     validator = schema_store.validator("config")
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     if errors:
         first = errors[0]
         raise ConfigError(source, _pointer(first.absolute_path), first.message)
+
+
+def _check_finite(value: Any, source: str, path: list[str]) -> None:
+    # TOML has nan and inf; JSON Schema's bounds cannot refuse nan (every
+    # comparison with it is false), so a timeout_s = nan would pass them.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(source, _pointer(path), f"expected a finite number, got {value}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, source, [*path, str(key)])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, source, [*path, str(index)])
 
 
 def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | None) -> Config:
@@ -158,5 +173,5 @@ def load(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, None, f"not valid TOML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, None, f"cannot read: {exc}") from exc
+        raise ConfigError(source, None, f"cannot read: {describe_os_error(exc, path)}") from exc
     return parse(document, source=source, root=path.resolve().parent, path=path)

@@ -3,27 +3,35 @@ config resolution."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from harness import config, runner
 from harness.errors import HarnessError
+from harness.reports.common import one_line
 
 EXIT_OK, EXIT_DIVERGENCE, EXIT_ERROR = 0, 1, 2
 
+# Printed text is never markup and never emoji codes: paths, keys and
+# messages are the user's text, and `[/x]` or `:smile:` in a file name is
+# shown as it is (styles come from rich.Text, never from the string).
 # soft_wrap: in a CI log (not a terminal) a long path must stay on one line.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """One line on stderr, whatever the message holds (a newline or a
+    terminal escape in a file name is shown escaped), and exit 2."""
+    err.print(Text("error:", style="bold red") + Text(" " + one_line(message)))
     sys.exit(EXIT_ERROR)
 
 
@@ -44,6 +52,17 @@ def reported_errors() -> Iterator[None]:
     except Exception:
         err.print_exception()
         fail("a harness bug (traceback above); please report it")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float in a range, and a number: ``nan`` passes every comparison and
+    ``inf`` every lower bound, so both are refused here by name."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def resolve_config(path: Path | None) -> config.Config:

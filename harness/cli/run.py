@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness import config, runner
-from harness.cli.common import err, out, reported_errors, resolve_config
+from harness.cli.common import FiniteFloatRange, err, out, reported_errors, resolve_config
 from harness.model import (
     CaseChecked,
     Cause,
@@ -75,7 +75,7 @@ class ProgressListener:
 )
 @click.option(
     "--max-time",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     help="bound the whole run (seconds), shared between the suites",
 )
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
@@ -99,10 +99,10 @@ def run(
         if cfg.path is None and build:
             build_sample_stacks()
         progress = Progress(
-            TextColumn("{task.description:<14}"),
+            TextColumn("{task.description:<14}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.elapsed:>5.1f}s"),
+            TextColumn("{task.elapsed:>5.1f}s", markup=False),
             console=out,
             disable=not out.is_terminal,
         )
