@@ -9,7 +9,7 @@ gives its line number. Everything after that reads the compact table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -114,10 +114,7 @@ def _scan_file(
                     raise
                 insert(load.object_size(surveyed.result()))
         except duckdb.OutOfMemoryException as exc:
-            raise HarnessError(
-                f"{log.name}: DuckDB needs more memory than --memory-limit allows "
-                f"(at least about 384MB; a longer line needs more): {exc}"
-            ) from exc
+            raise HarnessError(_out_of_memory(scan.con, log, surveyed.result(), exc)) from exc
         except duckdb.Error as exc:
             raise load.AuditInputError(f"{log.name}: DuckDB cannot read it: {exc}") from exc
         found = surveyed.result()
@@ -132,6 +129,21 @@ def _scan_file(
             "non-blank lines; line numbers would be wrong, so nothing is reported"
         )
     _mark_not_utf8(scan, file_id)
+
+
+def _out_of_memory(
+    con: duckdb.DuckDBPyConnection, log: load.LogFile, found: load.Survey, exc: Exception
+) -> str:
+    """Which option to raise, and by how much, in one line (DuckDB's own
+    advice is about SET statements the user cannot reach)."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    limit = row[0] if row else "?"
+    longest = f"; its longest line is {found.longest / (1 << 20):.0f} MB" if found.longest else ""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"{log.name}: DuckDB needs more memory than --memory-limit allows (now {limit}{longest}: "
+        f"raise it, e.g. --memory-limit 2GB): {first}"
+    )
 
 
 def _mark_not_utf8(scan: _Scan, file_id: int) -> None:
@@ -313,9 +325,11 @@ def verdicts(
     settings: load.Settings | None = None,
     keep_text: bool = False,
     problems_only: bool = False,
+    on_count: Callable[[int], None] | None = None,
 ) -> Iterator[LineVerdict]:
     """Each non-blank line of one log, in order, as the audit's scan judges it
-    (memory bounded: rows are fetched in batches)."""
+    (memory bounded: rows are fetched in batches). ``on_count`` is told how
+    many non-blank lines were judged, before the first verdict."""
     logs = load.resolve([path])
     con, spill = load.connect(settings or load.Settings())
     with spill, closing(con):
@@ -332,6 +346,8 @@ def verdicts(
             f"FROM rows {where} ORDER BY ord"
         )
         found = scan.surveys[0]
+        if on_count is not None:
+            on_count(found.lines - len(found.blank))
         while batch := cursor.fetchmany(_BATCH):
             for ordinal, state, version, session_id, violations, text in batch:
                 yield LineVerdict(

@@ -22,7 +22,9 @@ import bisect
 import glob
 import gzip
 import io
+import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from typing import Final
 
 import duckdb
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, describe_os_error
 
 __all__ = [
     "BLOCK",
@@ -104,10 +106,11 @@ class Survey:
 
 
 def resolve(patterns: Sequence[str]) -> list[LogFile]:
-    """Files and globs, in the order given (each glob sorted); ``.gz`` is read compressed."""
+    """Files and globs, in the order given (each glob sorted); ``.gz`` is read
+    compressed. A name that exists is that file, even with ``[`` or ``*`` in it."""
     found: list[Path] = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
+        if glob.has_magic(pattern) and not os.path.lexists(pattern):
             matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
             files = [m for m in matches if m.is_file()]
             if not files:
@@ -115,11 +118,44 @@ def resolve(patterns: Sequence[str]) -> list[LogFile]:
             found.extend(files)
         else:
             path = Path(pattern)
-            if not path.is_file():
-                raise AuditInputError(f"{path}: no such file")
+            check_log_file(path)
             found.append(path)
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [LogFile(path, compressed=path.suffix == ".gz") for path in unique]
+
+
+def check_log_file(path: Path) -> None:
+    """Raise ``AuditInputError`` with the real reason ``path`` cannot be
+    audited: missing, a folder, not a regular file (a log is read twice, which
+    a pipe cannot be), or not readable."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        kind = "a broken symbolic link" if os.path.islink(path) else "no such file"
+        raise AuditInputError(f"{path}: {kind}") from None
+    except OSError as exc:
+        raise AuditInputError(f"{path}: cannot read: {describe_os_error(exc, path)}") from exc
+    if stat.S_ISDIR(found.st_mode):
+        raise AuditInputError(
+            f"{path}: is a folder (name its logs, or a glob such as {path}/*.jsonl)"
+        )
+    if not stat.S_ISREG(found.st_mode):
+        raise AuditInputError(
+            f"{path}: not a regular file ({_kind(found.st_mode)}): a log is read twice, "
+            "so save it to a file first"
+        )
+    if not os.access(path, os.R_OK):
+        raise AuditInputError(f"{path}: cannot read: permission denied")
+
+
+def _kind(mode: int) -> str:
+    kinds = {
+        stat.S_IFIFO: "a pipe (FIFO)",
+        stat.S_IFSOCK: "a socket",
+        stat.S_IFCHR: "a character device",
+        stat.S_IFBLK: "a block device",
+    }
+    return kinds.get(stat.S_IFMT(mode), "not a file")
 
 
 def _open(log: LogFile) -> io.BufferedIOBase:
@@ -128,7 +164,9 @@ def _open(log: LogFile) -> io.BufferedIOBase:
             return gzip.open(log.path, "rb")
         return log.path.open("rb")
     except OSError as exc:
-        raise AuditInputError(f"{log.name}: cannot read: {exc}") from exc
+        raise AuditInputError(
+            f"{log.name}: cannot read: {describe_os_error(exc, log.name)}"
+        ) from exc
 
 
 def survey(log: LogFile) -> Survey:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from harness.cli.common import EXIT_ERROR, out, reported_errors
+
+if TYPE_CHECKING:
+    from harness.audit.load import Settings
 
 
 class _Timestamp(click.ParamType):  # type: ignore[type-arg]
@@ -35,24 +39,41 @@ def sessions() -> None:
     """Audit session logs (session.iterate.v1) with embedded DuckDB."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def duckdb_options(command: F) -> F:
+    """--memory-limit and --threads: the embedded DuckDB's resources."""
+    command = click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        help="DuckDB threads (default: the machine's cores)",
+    )(command)
+    return click.option(
+        "--memory-limit",
+        default="512MB",
+        show_default=True,
+        help="DuckDB's memory cap; beyond it, it spills to a temporary folder",
+    )(command)
+
+
+def duckdb_settings(memory_limit: str, threads: int | None) -> Settings:
+    from harness.audit.load import Settings
+
+    try:
+        return Settings(memory_limit=memory_limit, threads=threads or os.cpu_count() or 1)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--memory-limit") from exc
+
+
 @sessions.command("audit")
 @click.argument("logs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="print the whole result as one JSON document")
 @click.option("--markdown", "as_markdown", is_flag=True, help="print a Markdown summary (CI)")
 @click.option("--since", type=_Timestamp(), help="only rows with timestamp >= this")
 @click.option("--until", type=_Timestamp(), help="only rows with timestamp < this")
-@click.option(
-    "--memory-limit",
-    default="512MB",
-    show_default=True,
-    help="DuckDB's memory cap; beyond it, it spills to a temporary folder",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="DuckDB threads (default: the machine's cores)",
-)
+@duckdb_options
 def audit_command(
     logs: tuple[str, ...],
     as_json: bool,
@@ -69,15 +90,11 @@ def audit_command(
     unreadable lines, breaches or flagged differences, 2 unreadable input."""
     from harness.audit import render
     from harness.audit.auditor import audit
-    from harness.audit.load import Settings
 
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown are exclusive")
+    settings = duckdb_settings(memory_limit, threads)
     with reported_errors():
-        try:
-            settings = Settings(memory_limit=memory_limit, threads=threads or os.cpu_count() or 1)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from exc
         result = audit(logs, since=since, until=until, settings=settings)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
