@@ -1,5 +1,7 @@
 """``parity doctor``: is a deployment wired up for a run? Target by target:
 
+0. each probe program exists, can be run, and answers one case with one
+   JSON line;
 1. ``GET /health`` answers 200;
 2. the harness can serve its scripted model on the target's ``model_port``;
 3. one scripted ``/v1/iterate`` session per (provider, model) the live suites
@@ -15,16 +17,21 @@ Targets the harness starts itself (``stack = ...``) need no check.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shlex
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
 import httpx
 
-from harness.config import Config, TargetConfig
+from harness.config import Config, ProbeConfig, TargetConfig
+from harness.errors import TargetError
 from harness.mock_llm import (
     CASE_MARKER_RE,
     SMOKE_ARTIFACT,
@@ -44,6 +51,8 @@ PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("opena
 LOG_WAIT_S: Final = 5.0
 HEALTH_TIMEOUT_S: Final = 5.0
 _SHOWN_CHARS: Final = 200
+# One case per probe suite: any answer that is one JSON line shows the probe runs.
+_SMOKE_CASES: Final = {"extract_json": 'parity doctor: {"a": 1}', "session_log": "{}"}
 DIALECT_PATHS: Final = {
     Dialect.OPENAI: "POST /v1/chat/completions",
     Dialect.OLLAMA: "POST /api/chat",
@@ -121,6 +130,8 @@ class _TargetDoctor:
         if target.stack is not None:
             yield self.ok(f"the sample stack {target.stack!r}, started by `parity run` itself")
             return
+        for suite, probe in sorted(target.probes.items()):
+            yield self._probe(suite, probe)
         if target.url is None:
             yield self.ok("no `url`: only the probe suites run for it, nothing to check live")
             return
@@ -141,6 +152,27 @@ class _TargetDoctor:
                 answered.append(session)
         if log is not None and answered:
             yield self._rows(log, answered)
+
+    # -- 0. probe programs -------------------------------------------------------
+
+    def _probe(self, suite: str, probe: ProbeConfig) -> Check:
+        where = f"[targets.{self.name}.probes.{suite}]"
+        shown = shlex.join(probe.command)
+        missing = _program_problem(probe)
+        if missing is not None:
+            return self.problem(
+                f"probe {suite}: {missing}",
+                f"correct `command` (or `cwd`) in {where}: a relative path is relative to "
+                "the config's folder; or build the probe",
+            )
+        answered = _one_answer(self.name, suite, probe)
+        if answered is not None:
+            return self.problem(
+                f"probe {suite} ({shown}) {answered}",
+                f"run it by hand: {_smoke_line(suite, probe)}; check `command` and `mode` "
+                f"in {where}",
+            )
+        return self.ok(f"probe {suite} ({shown}) answered a case with one JSON line")
 
     # -- 1. health -------------------------------------------------------------
 
@@ -290,6 +322,52 @@ class _TargetDoctor:
         return self.ok(
             f"the session log {path} received the row of each of {len(sessions)} sessions"
         )
+
+
+def _program_problem(probe: ProbeConfig) -> str | None:
+    """Why the probe's program cannot be started, or None."""
+    if probe.cwd is not None and not probe.cwd.is_dir():
+        return f"its cwd {probe.cwd} is not a folder"
+    program = probe.command[0]
+    if "/" not in program:
+        return None if shutil.which(program) else f"{program}: not found on PATH"
+    path = Path(program) if Path(program).is_absolute() else (probe.cwd or Path.cwd()) / program
+    if not path.exists():
+        return f"{path}: no such file"
+    if path.is_dir():
+        return f"{path}: is a folder, not a program"
+    if not os.access(path, os.X_OK):
+        return f"{path}: not executable (chmod +x, or name its interpreter first)"
+    return None
+
+
+def _one_answer(name: str, suite: str, probe: ProbeConfig) -> str | None:
+    """Send the probe one case; what is wrong with its answer, or None."""
+    from harness.suites.probe import PROBE_SUITES
+    from harness.targets.probe import ProbeTarget
+
+    target = ProbeTarget(name, {suite: probe}, {suite: PROBE_SUITES[suite].encoding})
+    try:
+        [observation] = target.run_batch(suite, [_SMOKE_CASES[suite]])
+    except TargetError as exc:
+        return f"could not be started: {exc}"
+    finally:
+        target.close()
+    if observation.infra is not None:
+        stderr = _shown(observation.stderr) if observation.stderr.strip() else "nothing"
+        return f"did not answer a case ({observation.infra.message}; its stderr: {stderr})"
+    try:
+        json.loads(observation.text or "")
+    except ValueError:
+        shown = _shown(observation.text or "")
+        return f"answered a case with something that is not one JSON line: {shown!r}"
+    return None
+
+
+def _smoke_line(suite: str, probe: ProbeConfig) -> str:
+    from harness.suites.probe import PROBE_SUITES, shell_line
+
+    return shell_line(PROBE_SUITES[suite], _SMOKE_CASES[suite], probe)
 
 
 def _wait_for_rows(log: SessionLog, sessions: list[str], wait_s: float) -> dict[str, list[str]]:

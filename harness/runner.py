@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from harness.baseline import load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.engine import Engine, EngineSettings, Listener
-from harness.errors import HarnessError
+from harness.errors import HarnessError, describe_os_error
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
 from harness.suites import registry
 from harness.suites.base import DerivedSuite, ProbeSuite, Suite
@@ -275,6 +276,7 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
             if suite in names:
                 regressions[suite] = [*cases, *regressions.get(suite, ())]
     report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
+    prepare_report_dir(report_dir)
     with environment(config, names, report_dir) as env:
         engine = Engine(
             suites=env.suites,
@@ -287,8 +289,28 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
         )
         summary = engine.run()
     summary.config_path = str(config.path) if config.path else None
-    save_reproducers(summary, config, report_dir / "reproducers")
-    return summary, reports.write_all(summary, report_dir)
+    try:
+        save_reproducers(summary, config, report_dir / "reproducers")
+        return summary, reports.write_all(summary, report_dir)
+    except OSError as exc:
+        raise HarnessError(
+            f"{report_dir}: cannot write the reports: {describe_os_error(exc, report_dir)}"
+        ) from exc
+
+
+def prepare_report_dir(folder: Path) -> None:
+    """Create the report folder, or say now why it cannot be one: a run
+    that could not write its reports would be lost at its very end."""
+    if folder.exists() and not folder.is_dir():
+        raise HarnessError(f"the report folder {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(
+            f"the report folder {folder}: cannot create it: {describe_os_error(exc, folder)}"
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise HarnessError(f"the report folder {folder}: not writable")
 
 
 def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:
@@ -350,9 +372,12 @@ def replay(
     reproducers = [repro.load(path) for path in repro.collect(paths)]
     if not reproducers:
         raise HarnessError("no reproducer files found")
-    wanted = {r.suite for r in reproducers}
-    wanted.update(_origin(r).suite for r in reproducers if registry.BY_NAME[r.suite].depends_on)
-    names = choose_suite_names(config, sorted(n for n in wanted if n))
+    wanted: set[str] = set()
+    for reproducer in reproducers:
+        needed = _suites_needed(reproducer)
+        _check_configured(config, reproducer, needed)
+        wanted.update(needed)
+    names = choose_suite_names(config, sorted(wanted))
     results = []
     with (
         tempfile.TemporaryDirectory(prefix="parity-repro-") as scratch,
@@ -369,6 +394,25 @@ def replay(
         finally:
             engine.close()
     return results
+
+
+def _suites_needed(reproducer: repro.Reproducer) -> list[str]:
+    """A reproducer's suite, and for a derived one the suite its case came from."""
+    if registry.BY_NAME[reproducer.suite].depends_on:
+        return [reproducer.suite, _origin(reproducer).suite]
+    return [reproducer.suite]
+
+
+def _check_configured(config: Config, reproducer: repro.Reproducer, needed: list[str]) -> None:
+    available = config.suites_available()
+    missing = [name for name in needed if name not in available]
+    if missing:
+        source = config.path if config.path is not None else "the embedded default"
+        raise HarnessError(
+            f"{reproducer.path}: a {reproducer.suite} reproducer, but {source} does not "
+            f"configure {', '.join(missing)} for every target "
+            f"(configured: {', '.join(available) or 'none'})"
+        )
 
 
 def _origin(reproducer: repro.Reproducer) -> Trigger:
