@@ -12,6 +12,7 @@ import contextlib
 import json
 import operator
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -104,6 +105,9 @@ class _LineProcess:
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         self.stderr = _StderrTail(self.proc.stderr)
         self._buffer = b""
+        # What broke the protocol, for the report: when, and the output.
+        self.unread = b""
+        self.unread_when = ""
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
 
@@ -111,7 +115,9 @@ class _LineProcess:
         self, payload: bytes, lines: int, timeout_s: float
     ) -> tuple[list[bytes], str | None]:
         """Write ``payload`` (``lines`` lines), read as many answers; (answers,
-        failure kind or None).
+        failure kind or None). The kinds: ``timeout``, ``crash`` (gone before
+        answering every line) and ``protocol`` (output beyond one answer per
+        line, read before the batch or after its answers).
 
         Reading and writing interleave so that neither pipe can fill up and
         deadlock the pair of us. ``timeout_s`` is per answer: the clock
@@ -119,9 +125,13 @@ class _LineProcess:
         last answer, not after the time the whole batch may take.
         """
         assert self.proc.stdin and self.proc.stdout
+        self.unread = b""
+        if self._unasked():
+            return [], "protocol"
         pending: bytes | None = payload
         answers: list[bytes] = []
-        deadline = time.monotonic() + timeout_s
+        started = deadline = time.monotonic()
+        deadline += timeout_s
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             if pending:
@@ -132,22 +142,55 @@ class _LineProcess:
                     return answers, "timeout"
                 for key, _ in selector.select(timeout=left):
                     if key.fileobj is self.proc.stdin and pending is not None:
+                        # A closed stdin: what it answered is still to be read.
                         pending = self._write(pending, selector)
-                        if pending is None:
-                            return answers, "crash"
                     else:
                         before = len(answers)
                         if not self._read(answers):
                             return answers, "crash"
                         if len(answers) > before:
                             deadline = time.monotonic() + timeout_s
+            # One answer per line: a line more is a broken protocol, and every
+            # answer of this batch may belong to another case.
+            each_s = (time.monotonic() - started) / max(1, lines)
+            if self._more_after(answers, lines, grace_s=min(0.1, max(0.01, 3 * each_s))):
+                return answers[:lines], "protocol"
         return answers, None
+
+    def _unasked(self) -> bool:
+        """Whether the process printed something after the last batch's answers."""
+        assert self.proc.stdout
+        stale: list[bytes] = []
+        ready, _, _ = select.select([self.proc.stdout], [], [], 0)
+        if ready:
+            self._read(stale)  # at EOF nothing: the process ended, which is no protocol error
+        if not stale and not self._buffer:
+            return False
+        self.unread = b"\n".join([*stale, self._buffer])
+        self.unread_when = "output before a batch was sent"
+        return True
+
+    def _more_after(self, answers: list[bytes], lines: int, *, grace_s: float) -> bool:
+        """Whether output follows the ``lines`` answers: read already, or
+        arriving within ``grace_s`` (an extra line per case comes at the speed
+        of the answers; anything later is seen before the next batch)."""
+        assert self.proc.stdout
+        if len(answers) == lines and not self._buffer:
+            ready, _, _ = select.select([self.proc.stdout], [], [], grace_s)
+            if ready:
+                self._read(answers)  # at EOF nothing is added: gone after answering is fine
+        if len(answers) == lines and not self._buffer:
+            return False
+        self.unread = b"\n".join([*answers[lines:], self._buffer])
+        self.unread_when = f"more than the {lines} answer line(s) its batch asked for"
+        return True
 
     def _write(self, pending: bytes, selector: selectors.BaseSelector) -> bytes | None:
         assert self.proc.stdin
         try:
             written = os.write(self.proc.stdin.fileno(), pending)
         except BrokenPipeError:
+            selector.unregister(self.proc.stdin)
             return None
         rest = pending[written:]
         if not rest:
@@ -252,6 +295,9 @@ class ProbeTarget:
             payload = _SHARED_LINES.payload(encode, remaining)
             started = time.perf_counter()
             answers, failure = process.exchange(payload, len(remaining), config.timeout_s)
+            if failure == "protocol":
+                out.extend(self._out_of_protocol(suite, process, len(remaining)))
+                break
             each_ms = (time.perf_counter() - started) * 1000 / max(1, len(answers) or 1)
             out.extend(
                 Observation(self.name, answer.decode("utf-8", errors="replace"), elapsed_ms=each_ms)
@@ -264,6 +310,21 @@ class ProbeTarget:
             del self._lines[suite]
             remaining = remaining[len(answers) + 1 :]
         return out
+
+    def _out_of_protocol(self, suite: str, process: _LineProcess, cases: int) -> list[Observation]:
+        """Every case of the batch, as the protocol error it is: with a line
+        too many, no answer can be told to belong to its case."""
+        _kill_group(process.proc)
+        process.close()
+        del self._lines[suite]
+        preview = process.unread[:200].decode("utf-8", errors="replace")
+        message = (
+            f"{self.name}: the {suite} probe printed {process.unread_when} (the jsonl "
+            f"protocol is one answer per input line, nothing else); unread: {preview!r}"
+        )
+        infra = InfraError(DivergenceClass.PROTOCOL, message, exit_code=process.proc.returncode)
+        stderr = process.stderr.text()
+        return [Observation(self.name, None, infra=infra, stderr=stderr) for _ in range(cases)]
 
     def _failed(self, process: _LineProcess, failure: str) -> Observation:
         if failure == "timeout":
