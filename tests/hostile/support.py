@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from harness.cli import main
 
@@ -120,13 +122,18 @@ def toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value)  # ensure_ascii: DEL and non-ASCII as escapes
+        return toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, dict):
-        items = ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
+        items = ", ".join(f"{toml_string(str(k))} = {toml_value(v)}" for k, v in value.items())
         return "{" + items + "}"
     raise TypeError(f"no TOML for {value!r}")
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes, and DEL escaped too (TOML forbids it raw)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def probe_config(folder: Path, probes: dict[str, dict[str, list[str]]], **run: str) -> Path:
@@ -146,3 +153,54 @@ def probe_config(folder: Path, probes: dict[str, dict[str, list[str]]], **run: s
     path = folder / "parity.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- strategies
+
+# Examples per generated test: few enough that the whole suite runs in about
+# a minute; HOSTILE_EXAMPLES=2000 searches deeper.
+HOSTILE: Final = settings(
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+# Text a hostile user types: markup, emoji codes, control and bidi
+# characters, the empty string, and anything else (never a lone surrogate:
+# that is no text a TOML or JSON file can hold; the CLI tests send those).
+TRICKY: Final = (
+    "[red]", "[/x]", "[bold]x[/bold]", ":smile:", "a\nb", "\x1b[31m", "\x7f", "\x00",
+    "", " ", "\t", "🙂", "\u202e", "\ufeff", "%s", "{0}", "'", '"', "\\", "$", "*", "?",
+)  # fmt: skip
+
+
+def hostile_text(max_size: int = 24) -> st.SearchStrategy[str]:
+    plain = st.text(st.characters(exclude_categories=("Cs",)), max_size=max_size)
+    return st.one_of(st.sampled_from(TRICKY), plain, st.lists(st.sampled_from(TRICKY)).map("".join))
+
+
+def hostile_name() -> st.SearchStrategy[str]:
+    """A file name: anything but a slash or a NUL, never . or .., at most 100 bytes."""
+    return (
+        hostile_text(30)
+        .map(lambda s: s.replace("/", "_").replace("\0", "_"))
+        .filter(lambda s: s not in ("", ".", "..") and len(s.encode("utf-8")) <= 100)
+    )
+
+
+def json_values(*, null: bool = True) -> st.SearchStrategy[Any]:
+    """Plain data (``null=False``: what TOML can hold too)."""
+    scalars = st.one_of(
+        st.none() if null else st.nothing(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        hostile_text(),
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(hostile_text(8), inner, max_size=4)
+        ),
+        max_leaves=8,
+    )
