@@ -107,7 +107,7 @@ def read_report(path: Path, *, missing: str = "no such file") -> dict[str, Any]:
     except RecursionError as exc:
         raise ConfigError(source, None, "not a parity report (nested too deeply)") from exc
     version = document.get("schema_version") if isinstance(document, dict) else None
-    if version not in {"1", "2"}:
+    if version not in ("1", "2"):  # a tuple: the version may be any JSON value, a list too
         raise ConfigError(source, "schema_version", "not a parity report (expected 1 or 2)")
     try:
         problems = schema_store.errors("report-v1" if version == "1" else "report", document)
