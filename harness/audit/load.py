@@ -49,6 +49,7 @@ __all__ = [
 BLOCK: Final = 8 << 20
 # What DuckDB's JSON reader skips as a blank line: ASCII whitespace only.
 _SPACE: Final = b" \t\v\f\r"
+_BOM: Final = b"\xef\xbb\xbf"
 # a newline followed by a blank line (zero-width, so that blank lines in a row all match)
 _BLANK_AFTER: Final = re.compile(rb"\n(?=[ \t\v\f\r]*\n)")
 DEFAULT_OBJECT_SIZE: Final = 16 << 20  # DuckDB's default maximum_object_size
@@ -192,6 +193,7 @@ class _Counting:
         self.longest = 0
         self.carry = 0
         self.carry_blank = True
+        self.first_block = True
 
     def _close_line(self, length: int, blank: bool) -> None:
         self.lines += 1
@@ -200,14 +202,19 @@ class _Counting:
             self.blank.append(self.lines)
 
     def block(self, data: bytearray, size: int) -> None:
+        # DuckDB's reader skips a UTF-8 byte order mark at the file's start:
+        # a first line that holds only one is blank for it, so here too.
+        lead = len(_BOM) if self.first_block and data.startswith(_BOM) else 0
+        self.first_block = False
         first = data.find(b"\n", 0, size)
         if first == -1:
             self.carry += size
-            self.carry_blank = self.carry_blank and not data[:size].strip(_SPACE)
+            self.carry_blank = self.carry_blank and not data[lead:size].strip(_SPACE)
             if self.carry > MAX_LINE:
                 raise AuditInputError(f"a line longer than {MAX_LINE} bytes")
             return
-        self._close_line(self.carry + first, self.carry_blank and not data[:first].strip(_SPACE))
+        blank = self.carry_blank and not data[lead:first].strip(_SPACE)
+        self._close_line(self.carry + first, blank)
         last = data.rfind(b"\n", 0, size)
         before = self.lines
         for match in _BLANK_AFTER.finditer(data, first, last + 1):

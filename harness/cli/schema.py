@@ -142,7 +142,8 @@ def _check_lines_slowly(path: Path, name: str) -> _Checked:
         with path.open("rb") as stream:
             for number, raw in enumerate(stream, start=1):
                 try:
-                    line = raw.decode("utf-8")
+                    # A byte order mark may open the file, as DuckDB's scan allows.
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
                     messages = ["not valid UTF-8"]
                 else:

@@ -164,6 +164,8 @@ HOSTILE: Final = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# For the tests whose every example starts DuckDB or a probe.
+HOSTILE_SLOW: Final = settings(HOSTILE, max_examples=max(10, HOSTILE.max_examples * 5 // 8))
 
 # Text a hostile user types: markup, emoji codes, control and bidi
 # characters, the empty string, and anything else (never a lone surrogate:

@@ -26,6 +26,7 @@ from harness.reports.common import one_line
 from tests.hostile.support import (
     FIXTURES,
     HOSTILE,
+    HOSTILE_SLOW,
     REFERENCE_PROBE,
     Snapshot,
     hostile_text,
@@ -109,7 +110,7 @@ def test_a_reproducer_the_harness_cannot_replay_is_refused_naming_it(raw: bytes)
         before.assert_unchanged(root)
 
 
-@HOSTILE
+@HOSTILE_SLOW
 @given(
     st.one_of(
         json_values(),
