@@ -38,7 +38,7 @@ from harness import schema_store
 from harness.errors import ConfigError
 from harness.model import REFERENCE, DivergenceClass, Failure, Finding, generalise_path
 
-__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers", "waiver_table"]
+__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers", "toml_string", "waiver_table"]
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,12 @@ def waiver_table(
 
 def _toml_value(value: str | Sequence[str]) -> str:
     if isinstance(value, str):
-        return _toml_string(value)
-    return "[" + ", ".join(_toml_string(item) for item in value) + "]"
+        return toml_string(value)
+    return "[" + ", ".join(toml_string(item) for item in value) + "]"
 
 
-def _toml_string(text: str) -> str:
+def toml_string(text: str) -> str:
+    """A TOML basic string holding ``text`` (non-ASCII as itself)."""
     # A JSON string is a TOML basic string (same escapes; json.dumps never
     # writes the one TOML lacks, "\/"), except that TOML also forbids a raw
     # DEL, which JSON allows.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from harness import __version__
-from harness.cli.common import reported_errors
+from harness.cli.common import printable_streams, reported_errors
 from harness.cli.mock_llm import mock_llm
 from harness.cli.onboarding import doctor, init
 from harness.cli.repro import repro
@@ -24,6 +24,7 @@ __all__ = ["main", "reported_errors"]
 @click.version_option(__version__, prog_name="parity")
 def main() -> None:
     """Cross-runtime parity harness for the lakehouse iterate stack."""
+    printable_streams()
 
 
 for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, init, doctor):

@@ -3,6 +3,7 @@ config resolution."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,28 @@ EXIT_OK, EXIT_DIVERGENCE, EXIT_ERROR = 0, 1, 2
 # soft_wrap: in a CI log (not a terminal) a long path must stay on one line.
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def is_text(value: str) -> bool:
+    """Whether a command-line value can be written to a file as text: one
+    that is not UTF-8 arrives with lone surrogates standing for its bytes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_streams() -> None:
+    """A file name that is not UTF-8 (its bytes arrive as lone surrogates)
+    is printed with those bytes as escapes, as stderr already does, instead
+    of failing the write where stdout is strict (any locale but C). In JSON
+    output such an escape is a valid ``\\udcxx``."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 def fail(message: str) -> NoReturn:

@@ -8,7 +8,6 @@ serves its scripted model, in either dialect; ``doctor`` checks the wiring
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import tomllib
@@ -18,7 +17,17 @@ from typing import Final
 
 import click
 
-from harness.cli.common import EXIT_ERROR, EXIT_OK, err, fail, out, reported_errors, resolve_config
+from harness.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    err,
+    fail,
+    is_text,
+    out,
+    reported_errors,
+    resolve_config,
+)
+from harness.waivers import toml_string as _toml_str
 
 # The timeout the sample commands give a deployment's model calls: a scripted
 # hang then costs two seconds, well inside a target's timeout_s.
@@ -79,11 +88,6 @@ def render_config(runtimes: list[Runtime], roster: Path | None) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-def _toml_str(value: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's (ASCII-only output)."""
-    return json.dumps(value)
 
 
 def instructions(runtimes: list[Runtime], config_path: Path, roster: Path) -> list[str]:
@@ -178,6 +182,18 @@ def init(
     """Write a commented parity.toml for a deployment and say how to wire it up."""
     from harness import atomic, config, runner
 
+    texts = {
+        "--rust-url": rust_url,
+        "--go-url": go_url,
+        "--rust-session-log": rust_session_log,
+        "--go-session-log": go_session_log,
+        "--rust-daemon": rust_daemon,
+        "--go-daemon": go_daemon,
+        "--out": str(out_path),
+    }
+    for option, value in texts.items():
+        if not is_text(value):
+            raise click.BadParameter("not valid text (bytes that are not UTF-8)", param_hint=option)
     if rust_model_port == go_model_port:
         raise click.BadParameter(
             "each runtime needs its own model port", param_hint="--go-model-port"

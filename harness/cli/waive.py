@@ -11,7 +11,7 @@ import click
 
 from harness import atomic, defaults
 from harness.baseline import read_report
-from harness.cli.common import out, reported_errors
+from harness.cli.common import is_text, out, reported_errors
 from harness.errors import ConfigError, HarnessError, describe_os_error
 from harness.waivers import parse_waivers, waiver_table
 
@@ -68,7 +68,7 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
         raise HarnessError(f"{ident!r}: not a cause or finding id (12 hexadecimal digits)")
     if not reason.strip():
         raise HarnessError("--reason must say why the divergence is accepted")
-    if not _is_text(reason):
+    if not is_text(reason):
         raise HarnessError("--reason: not valid text (bytes that are not UTF-8)")
     end = {"reason": reason.strip(), "expires": expires.isoformat()}
     cause = next((c for c in report.get("causes", []) if c.get("id") == ident), None)
@@ -84,16 +84,6 @@ def waiver_text(ident: str, reason: str, expires: dt.date, report: dict[str, Any
     names = {key: finding[key] for key in ("suite", "class", "path")}
     names["targets"] = list(finding["blamed"])
     return waiver_table(names, **end, comment=str(finding.get("message", "")))
-
-
-def _is_text(value: str) -> bool:
-    # A command-line argument that is not UTF-8 arrives with lone surrogates
-    # standing for its bytes: no file can hold it as text.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def append(path: Path, entry: str) -> None:

@@ -207,6 +207,30 @@ def test_row3_what_a_command_prints_about_a_file_keeps_its_brackets(tmp_path: Pa
     assert done.stdout.startswith("[red]doc.json: ")
 
 
+@pytest.mark.parametrize("name", ["\udcff.json", "[red]caf\udce9.json"])
+def test_row3_a_name_that_is_not_utf8_is_printed_escaped_where_stdout_is_strict(
+    tmp_path: Path, name: str
+) -> None:
+    """Most locales but C make stdout strict UTF-8: a file name whose bytes
+    are not UTF-8 was a UnicodeEncodeError traceback there."""
+    (tmp_path / name).write_text('{"kind": 1}', encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    command = [PYTHON, "-m", "harness.cli", "schema", "check", "--schema", "validate-request"]
+    done = subprocess.run(
+        [*command, name, "missing-" + name],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    shown = name.encode("utf-8", "backslashreplace").decode("ascii")
+    assert done.stdout.startswith(f"{shown}: $.kind: "), done
+    refused_process(done, f"missing-{shown}: ")
+
+
 # --------------------------------------------------------------------------- row 5
 
 
