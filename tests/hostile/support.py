@@ -37,6 +37,12 @@ REFERENCE_PROBE: Final = {
 }
 
 
+def session_rows() -> list[str]:
+    """The session records of the fixtures, one JSON text each."""
+    lines = (FIXTURES / "session_log" / "roundtrips.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line)["record_text"] for line in lines.splitlines() if line.strip()]
+
+
 def invoke(args: Sequence[str], cwd: Path) -> Result:
     """``parity ARGS`` run in ``cwd``, in this process."""
     with contextlib.chdir(cwd):

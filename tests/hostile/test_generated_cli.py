@@ -46,20 +46,18 @@ def _missing(name: str) -> str:
     return f"missing-{name}"
 
 
-def _not_a_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+def _not_a(kind: type[float] | type[int]) -> Callable[[str], bool]:
+    def refuses(text: str) -> bool:
+        try:
+            kind(text)
+        except ValueError:
+            return True
+        return False
+
+    return refuses
 
 
-def _not_an_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return True
-    return False
+_not_a_number, _not_an_int = _not_a(float), _not_a(int)
 
 
 def mistakes() -> st.SearchStrategy[Mistake]:

@@ -17,23 +17,16 @@ from hypothesis import strategies as st
 
 from harness import schema_store
 from tests.hostile.support import (
-    FIXTURES,
     HOSTILE_SLOW,
     Snapshot,
     hostile_text,
     invoke,
     json_values,
     refused,
+    session_rows,
 )
 
-
-def _rows() -> list[str]:
-    lines = (FIXTURES / "session_log" / "roundtrips.jsonl").read_text(encoding="utf-8")
-    texts = [json.loads(line)["record_text"] for line in lines.splitlines() if line.strip()]
-    return [t for t in texts if not schema_store.errors("session-record", json.loads(t))]
-
-
-GOOD = _rows()
+GOOD = [t for t in session_rows() if not schema_store.errors("session-record", json.loads(t))]
 _BOM = b"\xef\xbb\xbf"
 
 

@@ -28,16 +28,11 @@ from tests.hostile.support import (
     probe_config,
     refused,
     refused_process,
+    session_rows,
 )
 from tests.test_causes import C, finding, report_of
 
 # --------------------------------------------------------------------------- helpers
-
-
-def session_rows() -> list[str]:
-    """Session records of the fixtures, one JSON text each."""
-    lines = (FIXTURES / "session_log" / "roundtrips.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line)["record_text"] for line in lines.splitlines() if line.strip()]
 
 
 @pytest.fixture
