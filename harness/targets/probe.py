@@ -21,7 +21,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from pathlib import Path
+from typing import IO, Final
 
 from harness.config import ProbeConfig
 from harness.errors import TargetError
@@ -87,6 +88,26 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+# After a batch's last answer, how long to watch for a line more: until the
+# probe is seen waiting (for its next input), at most this long.
+SETTLE_MAX_S: Final = 0.05
+_SETTLE_STEP_S: Final = 0.0002
+_NO_PROC_GRACE_S: Final = 0.002  # where /proc cannot say whether it waits
+
+
+def _running(pid: int) -> bool | None:
+    """Whether the process is running or runnable (Linux /proc; None: cannot tell).
+
+    A jsonl probe that has answered every line it was sent blocks reading its
+    next one; one still running may still print."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat.rsplit(b")", 1)[-1].split()
+    return bool(fields) and fields[0] == b"R"
+
+
 class _LineProcess:
     """One persistent jsonl probe process."""
 
@@ -130,8 +151,7 @@ class _LineProcess:
             return [], "protocol"
         pending: bytes | None = payload
         answers: list[bytes] = []
-        started = deadline = time.monotonic()
-        deadline += timeout_s
+        deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             if pending:
@@ -152,8 +172,7 @@ class _LineProcess:
                             deadline = time.monotonic() + timeout_s
             # One answer per line: a line more is a broken protocol, and every
             # answer of this batch may belong to another case.
-            each_s = (time.monotonic() - started) / max(1, lines)
-            if self._more_after(answers, lines, grace_s=min(0.1, max(0.01, 3 * each_s))):
+            if self._more_after(answers, lines):
                 return answers[:lines], "protocol"
         return answers, None
 
@@ -170,17 +189,26 @@ class _LineProcess:
         self.unread_when = "output before a batch was sent"
         return True
 
-    def _more_after(self, answers: list[bytes], lines: int, *, grace_s: float) -> bool:
+    def _more_after(self, answers: list[bytes], lines: int) -> bool:
         """Whether output follows the ``lines`` answers: read already, or
-        arriving within ``grace_s`` (an extra line per case comes at the speed
-        of the answers; anything later is seen before the next batch)."""
+        printed before the probe settles (a line more per case comes right
+        after its answer, while the probe still runs; anything later is seen
+        before the next batch). A probe seen waiting costs no wait at all."""
         assert self.proc.stdout
-        if len(answers) == lines and not self._buffer:
-            ready, _, _ = select.select([self.proc.stdout], [], [], grace_s)
-            if ready:
-                self._read(answers)  # at EOF nothing is added: gone after answering is fine
-        if len(answers) == lines and not self._buffer:
-            return False
+        settled = time.monotonic() + SETTLE_MAX_S
+        while len(answers) == lines and not self._buffer:
+            running = _running(self.proc.pid)
+            if running is False:
+                step = 0.0  # one last look: what it printed before it waited
+            elif running is None:
+                step = _NO_PROC_GRACE_S
+            else:
+                step = min(_SETTLE_STEP_S, max(0.0, settled - time.monotonic()))
+            ready, _, _ = select.select([self.proc.stdout], [], [], step)
+            if ready and not self._read(answers):
+                return False  # gone after answering: no protocol error
+            if not ready and (running is not True or time.monotonic() >= settled):
+                return False
         self.unread = b"\n".join([*answers[lines:], self._buffer])
         self.unread_when = f"more than the {lines} answer line(s) its batch asked for"
         return True
