@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from harness import defaults, reports, repro
+from harness import atomic, defaults, reports, repro
 from harness.baseline import load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
@@ -311,6 +311,12 @@ def prepare_report_dir(folder: Path) -> None:
         ) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
         raise HarnessError(f"the report folder {folder}: not writable")
+    for path in reports.paths(folder):
+        try:
+            atomic.check_writable(path)
+        except OSError as exc:
+            why = describe_os_error(exc, path)
+            raise HarnessError(f"{path}: cannot write the report: {why}") from exc
 
 
 def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:

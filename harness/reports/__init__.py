@@ -12,7 +12,12 @@ from pathlib import Path
 from harness.model import RunSummary
 from harness.reports import html, json_report, junit, markdown
 
-__all__ = ["write_all"]
+__all__ = ["paths", "write_all"]
+
+
+def paths(report_dir: Path) -> list[Path]:
+    """Every file ``write_all`` writes into ``report_dir``."""
+    return [report_dir / module.FILENAME for module in (json_report, junit, markdown, html)]
 
 
 def write_all(summary: RunSummary, report_dir: Path) -> dict[str, Path]:

@@ -365,7 +365,7 @@ def test_row11_a_malformed_report_given_to_waive_is_one_line(
     before.assert_unchanged(tmp_path)
 
 
-@pytest.mark.parametrize("kind", ["file", "under a file"])
+@pytest.mark.parametrize("kind", ["file", "under a file", "a read-only report"])
 def test_row11_a_report_dir_that_cannot_be_one_is_refused_before_the_run(
     tmp_path: Path, kind: str
 ) -> None:
@@ -373,9 +373,14 @@ def test_row11_a_report_dir_that_cannot_be_one_is_refused_before_the_run(
     starts = [PYTHON, "-c", f"open({str(marker)!r}, 'w')"]  # then exits: a crash
     config = probe_config(tmp_path, {"a": {"extract_json": starts}})
     (tmp_path / "taken").write_text("not a folder", encoding="utf-8")
-    report_dir = "taken" if kind == "file" else "taken/reports"
+    report_dir = {"file": "taken", "under a file": "taken/reports"}.get(kind, "reports")
+    if kind == "a read-only report":
+        (tmp_path / "reports").mkdir()
+        (tmp_path / "reports" / "junit.xml").write_text("<kept/>", encoding="utf-8")
+        (tmp_path / "reports" / "junit.xml").chmod(0o444)
     before = Snapshot.of(tmp_path)
-    refused(invoke(["run", "--config", str(config), "--report-dir", report_dir], tmp_path), "taken")
+    args = ["run", "--config", str(config), "--report-dir", report_dir]
+    refused(invoke(args, tmp_path), "taken" if kind != "a read-only report" else "junit.xml")
     assert not marker.exists()  # refused before any probe started
     before.assert_unchanged(tmp_path)
 
