@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from harness import defaults, schema_store
 from harness.errors import ConfigError
 from harness.suites import registry
+from harness.volatile import Declared
 
 ALL_SUITES: Final = registry.ALL
 
@@ -69,9 +70,21 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """``[gate]``: how a run's causes are judged (the CLI may override)."""
+
+    aa_rate: float = defaults.AA_RATE
+    flaky_replays: int = defaults.FLAKY_REPLAYS
+    fail_on_flaky: bool = False
+    fail_on_unstable: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     targets: Mapping[str, TargetConfig]
     run: RunConfig = RunConfig()
+    gate: GateConfig = GateConfig()
+    volatile: tuple[Declared, ...] = ()  # ``[volatile]``: declared per suite
     path: Path | None = None  # None: the embedded default
     root: Path = field(default_factory=Path.cwd)  # relative paths resolve here
 
@@ -115,7 +128,19 @@ def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | Non
             if key in raw_run
         },
     )
-    return Config(targets=targets, run=run, path=path, root=root)
+    raw_gate = document.get("gate", {})
+    gate = GateConfig(
+        aa_rate=float(raw_gate.get("aa_rate", defaults.AA_RATE)),
+        flaky_replays=int(raw_gate.get("flaky_replays", defaults.FLAKY_REPLAYS)),
+        fail_on_flaky=bool(raw_gate.get("fail_on_flaky", False)),
+        fail_on_unstable=bool(raw_gate.get("fail_on_unstable", True)),
+    )
+    volatile = tuple(
+        Declared(suite, entry["path"], entry["reason"])
+        for suite, entries in sorted(document.get("volatile", {}).items())
+        for entry in entries
+    )
+    return Config(targets=targets, run=run, gate=gate, volatile=volatile, path=path, root=root)
 
 
 def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:

@@ -29,3 +29,11 @@ STACK_STOP_GRACE_S: Final = 5.0
 # Where a run writes, relative to the project (or the config's folder).
 REPORT_DIR: Final = "parity-report"
 DATABASE_DIR: Final = ".parity/hypothesis"
+
+# The engine: time spent shrinking one suite's findings at most; the share of
+# explored live cases sent twice to each runtime (A/A, ``harness.stability``;
+# every minimal case is too); how many times a new cause's trigger is
+# replayed before it fails the gate (fewer sightings: flaky).
+SHRINK_SECONDS: Final = 20.0
+AA_RATE: Final = 0.1
+FLAKY_REPLAYS: Final = 3

@@ -33,6 +33,7 @@ class DivergenceClass(StrEnum):
     VALUE = "value"
     NUMBER_PRECISION = "number_precision"
     NUMBER_TYPE = "number_type"
+    UNSTABLE = "unstable"  # one runtime answered one case twice, differently (A/A)
     ENCODING_ONLY = "encoding_only"
     SCHEMA = "schema"  # an output that breaks its JSON Schema
     CRASH = "crash"
@@ -217,6 +218,11 @@ class Finding:
     reproducer: str | None = None  # path of the saved reproducer file
     waived_by: str | None = None  # waiver reason, when waived
     cause: str | None = None  # the id of the cause it belongs to
+    exempt: str | None = None  # why it does not fail the gate (an unstable path, by policy)
+
+    @property
+    def fails_gate(self) -> bool:
+        return self.failure.cls.fails_gate and self.waived_by is None and self.exempt is None
 
     @property
     def id(self) -> str:
@@ -243,6 +249,30 @@ class Trigger:
         return {"suite": self.suite, "input": self.input}
 
 
+class CauseStatus(StrEnum):
+    """What a gated run (a baseline, base runtimes or both) made of a cause."""
+
+    NEW = "new"  # neither the baseline nor the base runtimes show it
+    KNOWN = "known"  # every finding of it that fails the gate, the baseline knows
+    PRE_EXISTING = "pre_existing"  # the baseline missed it; the base runtimes show it
+
+
+@dataclass(frozen=True)
+class Flakiness:
+    """A cause's trigger replayed ``replays`` times showed it ``shown`` times."""
+
+    shown: int
+    replays: int
+
+    @property
+    def flaky(self) -> bool:
+        return self.shown < self.replays
+
+    @property
+    def rate(self) -> float:
+        return self.shown / self.replays
+
+
 @dataclass
 class Cause:
     """Findings that one minimal case shows together: one fault, as far as
@@ -253,8 +283,20 @@ class Cause:
     summary: str  # who, what, where: "go: number_type at $.value.* — 1.0 comes back as 1"
     trigger: Trigger
     findings: list[Finding]  # most severe first
-    new: bool | None = None  # with a baseline: not in it
+    status: CauseStatus | None = None  # gated runs only
+    new_findings: tuple[str, ...] = ()  # gated: the ids of the findings the baseline lacks
     waived_by: str | None = None  # a waiver naming the cause
+    flakiness: Flakiness | None = None  # a new cause's trigger replayed
+    first_seen: str | None = None  # when a report first listed it (RFC 3339)
+    last_seen: str | None = None
+
+    @property
+    def new(self) -> bool | None:
+        return None if self.status is None else self.status is CauseStatus.NEW
+
+    @property
+    def flaky(self) -> bool:
+        return self.flakiness is not None and self.flakiness.flaky
 
     @property
     def occurrences(self) -> int:
@@ -263,7 +305,7 @@ class Cause:
     @property
     def fails_gate(self) -> bool:
         """Some finding fails the gate and no waiver covers it."""
-        return any(f.failure.cls.fails_gate and f.waived_by is None for f in self.findings)
+        return any(f.fails_gate for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -274,16 +316,41 @@ class KnownCause:
     blamed: tuple[str, ...]
     summary: str
     findings: tuple[str, ...]  # finding ids
+    suites: tuple[str, ...] = ()  # where its findings are (empty: not recorded)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {
+            "id": self.id,
+            "blamed": list(self.blamed),
+            "summary": self.summary,
+            "findings": list(self.findings),
+        }
+        if self.suites:
+            out["suites"] = list(self.suites)
+        if self.first_seen is not None:
+            out["first_seen"] = self.first_seen
+        if self.last_seen is not None:
+            out["last_seen"] = self.last_seen
+        return out
 
 
 @dataclass
 class BaselineOutcome:
-    """What a run with ``--baseline`` made of the earlier report."""
+    """What a gated run made of the earlier report and the base runtimes."""
 
-    source: str
-    schema_version: str
+    source: str | None  # the baseline report; None: base runtimes only
+    schema_version: str | None
     known: list[str] = field(default_factory=list)  # cause ids seen again
-    fixed: list[KnownCause] = field(default_factory=list)  # in the baseline, not seen
+    fixed: list[KnownCause] = field(default_factory=list)  # replayed, not seen any more
+    unobserved: list[KnownCause] = field(default_factory=list)  # their suites did not run
+    base: str | None = None  # the base runtimes new causes were checked on; None: unverified
+    pre_existing: list[str] = field(default_factory=list)  # cause ids the base runtimes show
+
+    @property
+    def verified(self) -> bool:
+        return self.base is not None
 
 
 # ---------------------------------------------------------------------------
@@ -345,6 +412,10 @@ class SuiteSummary:
     share_s: float | None = None  # with --max-time: the time this suite was given
     out_of_time: bool = False  # it stopped because its share ran out
     replayed: int = 0  # cases run again after the run, to group findings into causes
+    explored: int = 0  # of ``cases``, those exploration drew (the rest are replays)
+    aa_pairs: int = 0  # cases whose live answers were asked for twice (A/A)
+    settled: int = 0  # minimal cases asked again for A/A after shrinking (not in ``cases``)
+    stop_reason: str = "completed"  # engine.StopReason: why the suite's run ended
 
     @property
     def waived(self) -> int:
@@ -365,6 +436,9 @@ class RunSummary:
     causes: list[Cause] = field(default_factory=list)  # most severe first
     baseline: BaselineOutcome | None = None
     max_time_s: float | None = None
+    declared_volatile: list[dict[str, object]] = field(default_factory=list)  # DeclaredUse
+    shard: tuple[int, int] | None = None  # (i, n): this run was shard i of n
+    fail_on_flaky: bool = False  # a flaky new cause fails the gate too
 
     def findings(self) -> list[Finding]:
         return [finding for suite in self.suites for finding in suite.findings]

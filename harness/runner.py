@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from harness import defaults, reports, repro
+from harness import base_ref, defaults, reports, repro
 from harness.baseline import load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
-from harness.engine import Engine, EngineSettings, Listener
+from harness.config import load as load_config
+from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener
 from harness.errors import HarnessError
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
 from harness.suites import registry
@@ -77,8 +78,19 @@ class RunOptions:
     waivers: Path | None = None
     shrink: bool = True
     baseline: Path | None = None  # an earlier report.json: gate on new causes only
+    base_ref: str | None = None  # a git revision of targets/: its stacks verify "new"
+    base_config: Path | None = None  # a parity.toml of the base revision's runtimes
     max_time_s: float | None = None  # bounds the whole run
+    aa_rate: float | None = None  # these four: [gate] in parity.toml when None
+    flaky_replays: int | None = None
+    fail_on_flaky: bool | None = None
+    fail_on_unstable: bool | None = None
+    shard: tuple[int, int] | None = None
     listeners: Sequence[Listener] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.base_ref is not None and self.base_config is not None:
+            raise HarnessError("give --base-ref or --base-config, not both")
 
 
 def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
@@ -197,7 +209,7 @@ def _live_targets(
     timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS
     live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
     running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
-    specs = stacks.default_specs()
+    specs = stacks.default_specs(config.root / "targets")
     http: dict[str, HttpTarget] = {}
     for name, target in config.targets.items():
         liveness: Callable[[], str | None] | None = None
@@ -253,17 +265,33 @@ def _liveness(process: object) -> Callable[[], str | None]:
     return gone
 
 
-def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
-    names = choose_suite_names(config, options.suites)
-    profile = options.profile or config.run.profile or "quick"
-    settings = EngineSettings(
-        profile=profile,
+def engine_settings(config: Config, options: RunOptions) -> EngineSettings:
+    """The engine's settings: the options, then ``parity.toml``, then defaults."""
+    gate = config.gate
+    return EngineSettings(
+        profile=options.profile or config.run.profile or defaults.PROFILE,
         max_examples=options.max_examples,
         seed=options.seed,
         database=config.run.database or config.root / defaults.DATABASE_DIR,
         shrink=options.shrink,
         max_time_s=options.max_time_s,
+        aa_rate=gate.aa_rate if options.aa_rate is None else options.aa_rate,
+        flaky_replays=gate.flaky_replays
+        if options.flaky_replays is None
+        else options.flaky_replays,
+        fail_on_flaky=gate.fail_on_flaky
+        if options.fail_on_flaky is None
+        else options.fail_on_flaky,
+        fail_on_unstable=(
+            gate.fail_on_unstable if options.fail_on_unstable is None else options.fail_on_unstable
+        ),
+        shard=options.shard,
     )
+
+
+def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
+    names = choose_suite_names(config, options.suites)
+    settings = engine_settings(config, options)
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
     regressions = _regressions(repro.regression_inputs(config.run.regressions))
@@ -275,7 +303,14 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
             if suite in names:
                 regressions[suite] = [*cases, *regressions.get(suite, ())]
     report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
-    with environment(config, names, report_dir) as env:
+    base = _base_config(config, options)
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(environment(config, names, report_dir))
+        runtimes = None
+        if base is not None:
+            base_config, base_name = base
+            base_env = stack.enter_context(environment(base_config, names, report_dir / "base"))
+            runtimes = BaseRuntimes(base_env.suites, base_env.targets, base_name)
         engine = Engine(
             suites=env.suites,
             targets=env.targets,
@@ -284,11 +319,35 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
             regressions=regressions,
             listeners=options.listeners,
             baseline=baseline,
+            base=runtimes,
+            declared=config.volatile,
         )
         summary = engine.run()
     summary.config_path = str(config.path) if config.path else None
     save_reproducers(summary, config, report_dir / "reproducers")
     return summary, reports.write_all(summary, report_dir)
+
+
+def _base_config(config: Config, options: RunOptions) -> tuple[Config, str] | None:
+    """The base revision's runtimes, as a config, and how reports name them."""
+    if options.base_config is not None:
+        base = load_config(options.base_config)
+        missing = sorted(set(config.targets) ^ set(base.targets))
+        if missing:
+            raise HarnessError(
+                f"{options.base_config}: the base runtimes must be the targets under test "
+                f"(same names); differs in: {', '.join(missing)}"
+            )
+        return base, f"--base-config {options.base_config}"
+    if options.base_ref is not None:
+        if config.path is not None:
+            raise HarnessError(
+                "--base-ref builds the sample stacks of a revision: it goes with the embedded "
+                "default; for your own deployment give --base-config"
+            )
+        revision = base_ref.resolve(config.root, options.base_ref)
+        return base_ref.config_for(revision, config), revision.name
+    return None
 
 
 def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:

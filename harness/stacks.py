@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import httpx
 
-from harness import defaults
+from harness import defaults, interrupts
 from harness.errors import HarnessError
 
 PACKAGE_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -47,10 +47,6 @@ LOG_TAIL_LINES: Final = 40
 
 class StackError(HarnessError):
     """A stack could not be built, started or stopped; the message says why."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread so ``with`` blocks unwind."""
 
 
 # -- specs and builds --------------------------------------------------------------
@@ -491,6 +487,7 @@ class Stacks:
             raise StackError(f"could not stop every stack: {errors}")
 
     def __enter__(self) -> Stacks:
+        interrupts.clear()  # a stop asked of an earlier run in this process is done
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._on_signal)
@@ -513,7 +510,7 @@ class Stacks:
         # Raise once: a second signal must not interrupt the cleanup it started.
         if not self._signalled:
             self._signalled = True
-            raise Terminated(f"received {signal.Signals(signum).name}")
+            raise interrupts.request(signum)
 
 
 # -- detached: up / status / down ------------------------------------------------------

@@ -221,15 +221,20 @@ def fake_parity(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-@pytest.mark.parametrize(("baseline", "code"), [("main-report.json", 1), ("", 0), ("x.json", 2)])
+@pytest.mark.parametrize(
+    ("baseline", "base", "code"),
+    [("main-report.json", "0123abc", 1), ("", "", 0), ("x.json", "", 2), ("", "0123abc", 0)],
+)
 def test_the_run_step_passes_the_baseline_and_records_the_exit_code(
-    steps: list[dict[str, Any]], fake_parity: Path, baseline: str, code: int
+    steps: list[dict[str, Any]], fake_parity: Path, baseline: str, base: str, code: int
 ) -> None:
     run = step(steps, runs="bin/parity run")
     output = fake_parity / "github_output"
     assert run["env"]["PROFILE"] == "${{ github.event_name == 'push' && 'thorough' || 'ci' }}"
+    assert run["env"]["BASE_REF"] == "${{ github.event.pull_request.base.sha }}"
     env = {
         "BASELINE": baseline,
+        "BASE_REF": base,
         "PROFILE": "ci",
         "PARITY_MAX_TIME": "600",
         "GITHUB_OUTPUT": str(output),
@@ -239,7 +244,8 @@ def test_the_run_step_passes_the_baseline_and_records_the_exit_code(
     assert done.returncode == 0, done.stderr  # the step records; the gate decides
     args = (fake_parity / "args.txt").read_text().split("\n")[:-1]
     expected = ["run", "--profile", "ci", "--max-time", "600", "--report-dir", "parity-report"]
-    assert args == expected + (["--baseline", baseline] if baseline else [])
+    expected += ["--baseline", baseline] if baseline else []
+    assert args == expected + (["--base-ref", base] if base else [])
     assert output.read_text() == f"exit_code={code}\n"
 
 

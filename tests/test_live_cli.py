@@ -190,7 +190,7 @@ def test_a_stack_killed_mid_run_is_exit_2_and_named(built: None, tmp_path: Path)
     assert down, messages
     assert f"its process (pid {started['rust']}) exited with code -9" in down[0]
     assert all(error["blamed"] == ["rust"] for error in document["errors"])
-    assert document["suites"]["iterate"]["cases"] == 400
+    assert document["suites"]["iterate"]["explored"] == 400
     assert not any(pid_running(pid) for pid in started.values())
     assert processes_mentioning(str(report)) == []
 

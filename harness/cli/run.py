@@ -16,6 +16,7 @@ from harness.cli.common import err, out, reported_errors, resolve_config
 from harness.model import (
     CaseChecked,
     Cause,
+    CauseStatus,
     Event,
     Finding,
     RunSummary,
@@ -74,9 +75,38 @@ class ProgressListener:
     help="an earlier report.json: only causes it does not list fail the gate",
 )
 @click.option(
+    "--base-ref",
+    help="a git revision: its sample stacks verify each new cause (pre-existing ones pass)",
+)
+@click.option(
+    "--base-config",
+    type=click.Path(path_type=Path),
+    help="a parity.toml of the base revision's runtimes: they verify each new cause",
+)
+@click.option(
     "--max-time",
     type=click.FloatRange(min=1),
     help="bound the whole run (seconds), shared between the suites",
+)
+@click.option(
+    "--aa-rate",
+    type=click.FloatRange(min=0, max=1),
+    help="share of explored live cases asked twice of each runtime (A/A; default 0.1)",
+)
+@click.option(
+    "--flaky-replays",
+    type=click.IntRange(min=1, max=20),
+    help="replays of a new cause's trigger before it fails the gate (default 3)",
+)
+@click.option(
+    "--fail-on-flaky/--no-fail-on-flaky",
+    default=None,
+    help="a flaky new cause fails the gate too (default: no)",
+)
+@click.option(
+    "--fail-on-unstable/--no-fail-on-unstable",
+    default=None,
+    help="an unstable path fails the gate (default: yes)",
 )
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
@@ -90,7 +120,13 @@ def run(
     build: bool,
     shrink: bool,
     baseline: Path | None,
+    base_ref: str | None,
+    base_config: Path | None,
     max_time: float | None,
+    aa_rate: float | None,
+    flaky_replays: int | None,
+    fail_on_flaky: bool | None,
+    fail_on_unstable: bool | None,
     debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
@@ -115,7 +151,13 @@ def run(
             waivers=waivers,
             shrink=shrink,
             baseline=baseline,
+            base_ref=base_ref,
+            base_config=base_config,
             max_time_s=max_time,
+            aa_rate=aa_rate,
+            flaky_replays=flaky_replays,
+            fail_on_flaky=fail_on_flaky,
+            fail_on_unstable=fail_on_unstable,
             listeners=(ProgressListener(progress),),
         )
         with progress:
@@ -147,6 +189,10 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
         print_shares(summary)
     if summary.baseline is not None:
         print_baseline(summary)
+    for use in summary.declared_volatile:
+        state = "UNUSED (never varied)" if use["unused"] else f"varied {use['varied']}x"
+        line = f"declared volatile {use['suite']} {use['path']}: {state}, hid {use['masked']}"
+        out.print(Text(line))
     for waiver in summary.expired_waivers:
         out.print(Text("expired waiver: ", style="red") + Text(waiver))
     reproducers = sorted({Path(f.reproducer).parent for f in _all(summary) if f.reproducer})
@@ -199,9 +245,15 @@ def _gate(cause: Cause, *, baseline: bool) -> str:
     """What the cause does to the gate, in a word."""
     if not cause.fails_gate:
         waived = cause.waived_by is not None or any(f.waived_by for f in cause.findings)
-        return "waived" if waived else "enc"  # encoding only: never fails the gate
+        if waived:
+            return "waived"
+        return "exempt" if any(f.exempt for f in cause.findings) else "enc"
     if baseline:
-        return "NEW" if cause.new else "known"
+        if cause.status is CauseStatus.PRE_EXISTING:
+            return "pre"
+        if cause.new:
+            return "flaky" if cause.flaky else "NEW"
+        return "known"
     return "FAIL"
 
 
@@ -229,16 +281,35 @@ def print_shares(summary: RunSummary) -> None:
 def print_baseline(summary: RunSummary) -> None:
     outcome = summary.baseline
     assert outcome is not None
-    new = [cause for cause in summary.causes if cause.new]
+    new = [cause for cause in summary.causes if cause.new and not cause.flaky]
+    flaky = [cause for cause in summary.causes if cause.new and cause.flaky]
+    source = f"baseline {outcome.source}" if outcome.source else "no baseline"
     line = (
-        f"baseline {outcome.source}: {len(new)} new, {len(outcome.known)} known, "
-        f"{len(outcome.fixed)} fixed"
+        f"{source}: {len(new)} new, {len(flaky)} flaky, {len(outcome.pre_existing)} "
+        f"pre-existing, {len(outcome.known)} known, {len(outcome.fixed)} fixed, "
+        f"{len(outcome.unobserved)} unobserved"
     )
     out.print(Text(line))
+    if outcome.base is not None:
+        out.print(Text(f"  new causes were replayed on the base runtimes: {outcome.base}"))
+    elif new:
+        out.print(
+            Text("  new is unverified: no base runtimes (--base-ref or --base-config) replayed it")
+        )
     if outcome.schema_version == "1":
         out.print(Text("  (a version 1 report has no causes: known means all findings were in it)"))
+    for cause in new + flaky:
+        which = ", ".join(cause.new_findings)
+        rate = (
+            f" (showed {cause.flakiness.shown}/{cause.flakiness.replays})"
+            if cause.flaky and cause.flakiness
+            else ""
+        )
+        out.print(Text(f"  new {cause.id}{rate}: new finding(s) {which}"))
     for known in outcome.fixed:
         out.print(Text(f"  fixed {known.id} {known.summary}"))
+    for known in outcome.unobserved:
+        out.print(Text(f"  unobserved {known.id} (its suites did not run) {known.summary}"))
 
 
 def print_tracebacks(summary: RunSummary, paths: dict[str, Path], *, debug: bool) -> None:

@@ -43,6 +43,8 @@ _BACKTICKS: Final = re.compile(r"`+")
 _COUNTED: Final = {
     "new": "new",
     "failing": "failing",
+    "flaky": "flaky",
+    "pre_existing": "pre-existing",
     "known": "known",
     "waived": "waived",
     "passing": "not gating",
@@ -50,6 +52,8 @@ _COUNTED: Final = {
 _BADGES: Final = {
     "new": "🆕 **NEW**",
     "failing": "❌ fails the gate",
+    "flaky": "flaky (passes unless --fail-on-flaky)",
+    "pre_existing": "pre-existing (the base runtimes show it)",
     "known": "known",
     "waived": "waived",
     "passing": "does not fail the gate",
@@ -111,6 +115,13 @@ def _cause(cause: dict[str, Any], report: dict[str, Any]) -> list[str]:
     facts = [_BADGES[state], f"seen {cause['occurrences']}×"]
     if state == "waived":
         facts.append(f"reason: {code(truncate(cause['waived'], VALUE_LIMIT))}")
+    flaky = cause.get("flaky")
+    if flaky is not None:
+        facts.append(f"replayed: showed {flaky['shown']}/{flaky['replays']}")
+    if cause.get("new_findings") and state in ("new", "flaky"):
+        facts.append("new: " + ", ".join(code(f) for f in cause["new_findings"]))
+    if cause.get("first_seen"):
+        facts.append(f"first seen {code(cause['first_seen'])}")
     suite = code(cause["trigger"]["suite"])
     return [
         f"#### {code(cause['id'])} {code(truncate(cause['summary'], VALUE_LIMIT))}",
@@ -158,9 +169,18 @@ def _baseline(report: dict[str, Any]) -> list[str]:
     baseline = report.get("baseline")
     if baseline is None:
         return []
+    source = baseline["source"]
+    head = f"Baseline {code(truncate(source, VALUE_LIMIT))}" if source else "No baseline report"
+    verified = (
+        f"new causes verified on the base runtimes {code(truncate(baseline['base'], VALUE_LIMIT))}"
+        if baseline.get("base")
+        else "**new is unverified** (no base runtimes: `--base-ref` or `--base-config`)"
+    )
     out = [
-        f"Baseline {code(truncate(baseline['source'], VALUE_LIMIT))}: "
-        f"{len(baseline['known'])} known cause(s) seen again, {len(baseline['fixed'])} fixed.",
+        f"{head}: {len(baseline['known'])} known cause(s) seen again, "
+        f"{len(baseline.get('pre_existing', []))} pre-existing, {len(baseline['fixed'])} fixed, "
+        f"{len(baseline.get('unobserved', []))} unobserved (their suites did not run); "
+        f"{verified}.",
         "",
     ]
     if baseline["fixed"]:
@@ -271,8 +291,24 @@ def render(report: dict[str, Any]) -> str:
     lines += _section("Divergences without a cause", held)
     details = [item for item in report["divergences"] if item not in held]
     lines += _section("Divergences", details, folded=True)
+    lines += _declared(report)
     lines += _ignored()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _declared(report: dict[str, Any]) -> list[str]:
+    """The deployment's own volatile paths (parity.toml [volatile])."""
+    declared = report.get("declared_volatile") or []
+    if not declared:
+        return []
+    out = [f"### Declared volatile ({len(declared)}, parity.toml `[volatile]`)", ""]
+    for item in declared:
+        use = "**unused**: never varied" if item["unused"] else f"varied {item['varied']}×"
+        out.append(
+            f"- {code(item['suite'])} {code(item['path'])}: {use}, hid {item['masked']} "
+            f"difference(s) from the reference — {code(truncate(item['reason'], VALUE_LIMIT))}"
+        )
+    return [*out, ""]
 
 
 def _ignored() -> list[str]:

@@ -36,6 +36,11 @@ def case_size(case: JsonValue) -> int:
     return len(case) if isinstance(case, str) else len(json.dumps(case))
 
 
+def case_key(case: JsonValue) -> str:
+    """A case's identity: equal keys, the same case."""
+    return case if isinstance(case, str) else json.dumps(case, sort_keys=True, default=repr)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProbeSuite:
     kind: ClassVar[Kind] = "probe"
