@@ -87,6 +87,7 @@ impl Harness {
             upstream: format!("http://{upstream_addr}/"),
             upstream_timeout: Duration::from_secs(5),
             session_log: log.clone(),
+            tracer: None,
         };
         let state = AppState::new(config, Roster::parse(ROSTER).unwrap(), port).unwrap();
         tokio::spawn(async move { axum::serve(listener, router(Arc::new(state))).await.unwrap() });
