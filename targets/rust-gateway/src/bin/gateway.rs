@@ -179,6 +179,7 @@ async fn main() -> ExitCode {
         ),
         None => eprintln!("langfuse off"),
     }
+    let stop_signal = shutdown_signal();
     eprintln!("listening on 127.0.0.1:{port}");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -191,7 +192,7 @@ async fn main() -> ExitCode {
 
     let result = tokio::select! {
         result = &mut server => result,
-        signal = shutdown_signal() => {
+        signal = stop_signal => {
             eprintln!("received {signal}, shutting down");
             let _ = stop_tx.send(true);
             match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
@@ -222,27 +223,35 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT with the signal's name.
-async fn shutdown_signal() -> &'static str {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+/// Registers for SIGTERM and SIGINT at once, so that a signal sent right
+/// after the ready line is handled rather than killing the process; the
+/// future resolves with the name of the first one that arrives.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = &'static str> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    async fn arrival(registered: std::io::Result<Signal>) {
+        match registered {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
+    }
+    let terminate = arrival(signal(SignalKind::terminate()));
+    let interrupt = arrival(signal(SignalKind::interrupt()));
+    async move {
+        tokio::select! {
+            () = interrupt => "SIGINT",
+            () = terminate => "SIGTERM",
+        }
+    }
+}
 
-    tokio::select! {
-        () = interrupt => "SIGINT",
-        () = terminate => "SIGTERM",
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = &'static str> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
