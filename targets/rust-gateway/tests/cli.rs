@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod common;
+
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 
 /// A scratch folder holding a one-worker roster, removed on drop.
@@ -41,16 +43,7 @@ impl Drop for Scratch {
 fn gateway(args: &[&str]) -> Command {
     let mut command = Command::new(GATEWAY);
     command.args(args);
-    for var in [
-        "LAKEHOUSE_PORT",
-        "LAKEHOUSE_UPSTREAM",
-        "LAKEHOUSE_ROSTER",
-        "LAKEHOUSE_SESSION_LOG",
-        "LAKEHOUSE_UPSTREAM_TIMEOUT_MS",
-        "LAKEHOUSE_LANGFUSE_URL",
-        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY",
-        "LAKEHOUSE_LANGFUSE_SECRET_KEY",
-    ] {
+    for var in common::GATEWAY_ENV {
         command.env_remove(var);
     }
     command

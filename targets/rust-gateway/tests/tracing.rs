@@ -598,16 +598,7 @@ impl Process {
             .args(["--session-log", dir.join("sessions.jsonl").to_str().unwrap()])
             .args(args)
             .stderr(Stdio::piped());
-        for var in [
-            "LAKEHOUSE_PORT",
-            "LAKEHOUSE_UPSTREAM",
-            "LAKEHOUSE_ROSTER",
-            "LAKEHOUSE_SESSION_LOG",
-            "LAKEHOUSE_UPSTREAM_TIMEOUT_MS",
-            "LAKEHOUSE_LANGFUSE_URL",
-            "LAKEHOUSE_LANGFUSE_PUBLIC_KEY",
-            "LAKEHOUSE_LANGFUSE_SECRET_KEY",
-        ] {
+        for var in common::GATEWAY_ENV {
             command.env_remove(var);
         }
         command.envs(env.iter().copied());

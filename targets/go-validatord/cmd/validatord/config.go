@@ -131,24 +131,19 @@ func envInt(getenv func(string) string, name string, def int) (int, error) {
 	return n, nil
 }
 
-func checkLangfuseURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid --langfuse-url %q: %v", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid --langfuse-url %q: want an http:// or https:// URL", raw)
-	}
-	return nil
-}
+func checkUpstream(raw string) error { return checkHTTPURL("upstream", raw) }
 
-func checkUpstream(raw string) error {
+func checkLangfuseURL(raw string) error { return checkHTTPURL("--langfuse-url", raw) }
+
+// checkHTTPURL accepts an absolute http or https URL with a host; what
+// names the setting in the error.
+func checkHTTPURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid upstream %q: %v", raw, err)
+		return fmt.Errorf("invalid %s %q: %v", what, raw, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid upstream %q: want an http:// or https:// URL", raw)
+		return fmt.Errorf("invalid %s %q: want an http:// or https:// URL", what, raw)
 	}
 	return nil
 }

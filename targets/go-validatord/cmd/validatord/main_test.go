@@ -184,6 +184,18 @@ func tracedArgs(c *langfusetest.Collector) []string {
 	return []string{"--upstream", nowhere(), "--langfuse-url", c.URL, "--langfuse-public-key", publicKey}
 }
 
+// sendHeldBatch makes d send one batch (a chat trace whose upstream
+// fails) and waits until the holding collector c has it.
+func sendHeldBatch(t *testing.T, d *daemon, c *langfusetest.Collector) {
+	t.Helper()
+	if s := post(t, d.url+"/v1/chat", chat, ""); s != http.StatusBadGateway {
+		t.Fatalf("chat status %d", s)
+	}
+	if rs := c.WaitRequests(1, 10*time.Second); len(rs) != 1 {
+		t.Fatalf("%d batches, want the one held", len(rs))
+	}
+}
+
 func TestSIGTERMDrainsTheTraceQueue(t *testing.T) {
 	t.Parallel()
 	c := langfusetest.New(t, publicKey, secretKey)
@@ -192,12 +204,7 @@ func TestSIGTERMDrainsTheTraceQueue(t *testing.T) {
 
 	// The first batch is held by the collector; the next event waits
 	// behind it in the queue.
-	if s := post(t, d.url+"/v1/chat", chat, ""); s != http.StatusBadGateway {
-		t.Fatalf("chat status %d", s)
-	}
-	if rs := c.WaitRequests(1, 10*time.Second); len(rs) != 1 {
-		t.Fatalf("%d batches before the stop", len(rs))
-	}
+	sendHeldBatch(t, d, c)
 	if s := post(t, d.url+"/v1/chat", chat, "t-queued"); s != http.StatusBadGateway {
 		t.Fatalf("chat status %d", s)
 	}
@@ -225,10 +232,7 @@ func TestTheDrainIsBounded(t *testing.T) {
 	c := langfusetest.New(t, publicKey, secretKey)
 	c.SetMode(langfusetest.Hold)
 	d := startDaemon(t, append(tracedArgs(c), "--langfuse-secret-key", secretKey))
-	if s := post(t, d.url+"/v1/chat", chat, ""); s != http.StatusBadGateway {
-		t.Fatalf("chat status %d", s)
-	}
-	c.WaitRequests(1, 10*time.Second)
+	sendHeldBatch(t, d, c)
 	took := d.stop(t, 15*time.Second, nil)
 	if took > drainBound+3*time.Second {
 		t.Errorf("stopping took %v", took)

@@ -28,6 +28,18 @@ pub const ROSTER: &str = r#"
 {"candidate_id": "W-2", "name": "Ben Ortiz", "city": "Toledo", "state": "OH", "role": "Welder", "available": true}
 "#;
 
+/// The environment variables the gateway reads, to clear around a process.
+pub const GATEWAY_ENV: [&str; 8] = [
+    "LAKEHOUSE_PORT",
+    "LAKEHOUSE_UPSTREAM",
+    "LAKEHOUSE_ROSTER",
+    "LAKEHOUSE_SESSION_LOG",
+    "LAKEHOUSE_UPSTREAM_TIMEOUT_MS",
+    "LAKEHOUSE_LANGFUSE_URL",
+    "LAKEHOUSE_LANGFUSE_PUBLIC_KEY",
+    "LAKEHOUSE_LANGFUSE_SECRET_KEY",
+];
+
 /// The validator's answer to a fill naming W-1 against a Toledo contract.
 pub const CONSISTENCY: &str = r#"{"kind":"consistency","message":"city 'Louisville' doesn't match contract city 'Toledo'","path":"artifact.fills[0].candidate_id"}"#;
 
