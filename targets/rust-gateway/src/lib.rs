@@ -8,10 +8,12 @@
 //! * [`validate`] — the fill / email / playbook validators behind `POST /v1/validate`;
 //! * [`session_log`] — the `session.iterate.v1` record and its append-only logger;
 //! * [`iterate`] — the generate → validate → retry loop behind `POST /v1/iterate`;
-//! * [`server`] — the axum router, `/health` and `/v1/chat`.
+//! * [`server`] — the axum router, `/health` and `/v1/chat`;
+//! * [`langfuse`] — the trace-tree emitter (contract §7): queue, flusher, transport.
 
 pub mod extract;
 pub mod iterate;
+pub mod langfuse;
 pub mod probe;
 pub mod roster;
 pub mod server;

@@ -1,7 +1,6 @@
 //! The axum application: shared state, the router, `/health`,
 //! `/v1/validate` and `/v1/chat` (decisions §4).
 
-use std::error::Error as StdError;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +11,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::iterate::Trace;
+use crate::langfuse::{Emitter, Event, GenerationBody, Level, TraceBody, new_id, rfc3339};
 use crate::roster::Roster;
 use crate::session_log::SessionLogger;
+use crate::text::error_chain;
 use crate::{DAEMON_NAME, TRACE_ID_HEADER, iterate, text, validate};
 
 /// Default upstream request timeout (decisions §4).
@@ -32,6 +35,8 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Session log file; empty turns the log off.
     pub session_log: PathBuf,
+    /// Where trace events go; `None` turns tracing off (contract §7).
+    pub tracer: Option<Emitter>,
 }
 
 /// State shared by every handler.
@@ -44,6 +49,7 @@ pub struct AppState {
     /// `http://127.0.0.1:<port>`: where the iterate hops go.
     self_base: String,
     pub session_log: SessionLogger,
+    pub tracer: Option<Emitter>,
 }
 
 impl AppState {
@@ -59,6 +65,7 @@ impl AppState {
             upstream_timeout: config.upstream_timeout,
             self_base: format!("http://127.0.0.1:{port}"),
             session_log: SessionLogger::new(config.session_log),
+            tracer: config.tracer,
         })
     }
 
@@ -193,10 +200,63 @@ async fn chat(State(state): State<SharedState>, headers: HeaderMap, body: Bytes)
         Ok(request) => request,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, format!("invalid chat request: {e}")),
     };
-    match complete(&state, &headers, &request).await {
+    // With tracing on, a call without a parent trace is a trace of its own.
+    let traced = state.tracer.as_ref().map(|tracer| {
+        let trace = Trace::from_headers(&headers);
+        if trace.minted {
+            tracer.emit(Event::TraceCreate(TraceBody {
+                id: trace.id.clone(),
+                name: "chat".to_owned(),
+                input: None,
+            }));
+        }
+        (tracer, trace.id)
+    });
+    let started = Utc::now();
+    let result = complete(&state, &headers, &request).await;
+    if let Some((tracer, trace_id)) = traced {
+        tracer.emit(chat_generation(trace_id, &request, &result, started, Utc::now()));
+    }
+    match result {
         Ok(content) => Json(ChatResponse::assistant(content)).into_response(),
         Err(detail) => error_response(StatusCode::BAD_GATEWAY, detail),
     }
+}
+
+/// The `generation-create` of one chat call: the reply as its output, or
+/// an ERROR with the failure's detail and no output.
+fn chat_generation(
+    trace_id: String,
+    request: &ChatRequest,
+    result: &Result<String, String>,
+    started: DateTime<Utc>,
+    ended: DateTime<Utc>,
+) -> Event {
+    // Only what the request set: Langfuse takes no null parameter.
+    let mut parameters = Map::new();
+    if let Some(temperature) = request.temperature {
+        parameters.insert("temperature".to_owned(), Value::from(temperature));
+    }
+    if let Some(max_tokens) = request.max_tokens {
+        parameters.insert("max_tokens".to_owned(), Value::from(max_tokens));
+    }
+    let (output, level, status_message) = match result {
+        Ok(content) => (Some(Value::String(content.clone())), None, None),
+        Err(detail) => (None, Some(Level::Error), Some(detail.clone())),
+    };
+    Event::GenerationCreate(GenerationBody {
+        id: new_id(),
+        trace_id,
+        name: "chat".to_owned(),
+        model: request.model.clone(),
+        model_parameters: parameters,
+        input: serde_json::to_value(&request.messages).unwrap_or(Value::Null),
+        output,
+        level,
+        status_message,
+        start_time: rfc3339(started),
+        end_time: rfc3339(ended),
+    })
 }
 
 async fn complete(state: &AppState, headers: &HeaderMap, request: &ChatRequest) -> Result<String, String> {
@@ -234,22 +294,6 @@ async fn complete(state: &AppState, headers: &HeaderMap, request: &ChatRequest) 
     }
     let reply: Value = serde_json::from_slice(&body).map_err(|e| format!("upstream reply is not JSON: {e}"))?;
     Ok(reply_content(&reply).to_owned())
-}
-
-/// An error and its sources, joined with `": "` (reqwest's own message
-/// leaves the cause to its sources).
-pub fn error_chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
