@@ -24,7 +24,7 @@ from harness import trend
 from harness.model import REFERENCE, RunSummary, SuiteSummary
 from harness.reports import write_all
 from tests.test_reports import IMG, SCRIPT, case, findings_of, make_cause
-from tests.test_trend import C, as_version_1, finding, page_data, report
+from tests.test_trend import WAIVE_B, fault_a, fault_b, page_data, report, version_1
 
 # Every violation of the page's policy, recorded from the first byte on.
 WATCH_CSP: Final = """
@@ -207,16 +207,10 @@ def test_the_copy_button_copies_or_selects_the_waiver(report_page: Watched) -> N
 @pytest.fixture(scope="module")
 def trend_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watched]:
     folder = tmp_path_factory.mktemp("trend")
-    a = lambda: finding(C.NUMBER_TYPE, "1.0")  # noqa: E731
-    b = lambda: finding(C.MISSING_FIELD, "{}", suite="session_log", blamed="rust")  # noqa: E731
-    waive_b = (
-        '[[waiver]]\nsuite = "session_log"\nclass = "missing_field"\npath = "$.value.*"\n'
-        'targets = ["rust"]\nreason = "LH-9"\nexpires = 2026-12-20\n'
-    )
     paths = [
-        as_version_1(report(folder, 1, [a()])),
-        report(folder, 2, [a(), b()]),
-        report(folder, 3, [b()], waivers=waive_b),
+        version_1(report(folder, 1, [fault_a()])),
+        report(folder, 2, [fault_a(), fault_b()]),
+        report(folder, 3, [fault_b()], waivers=WAIVE_B),
         report(folder, 4, []),
     ]
     # Model text in a summary, as the trend shows it from the last run that has the cause.

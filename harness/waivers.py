@@ -47,7 +47,14 @@ from harness.model import (
     generalise_path,
 )
 
-__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers", "waiver_table"]
+__all__ = [
+    "Waiver",
+    "Waivers",
+    "describe_names",
+    "load_waivers",
+    "parse_waivers",
+    "waiver_table",
+]
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,7 @@ class Waiver:
 
     @property
     def names(self) -> str:
-        if self.cause is not None:
-            return f"cause {self.cause}"
-        return f"{self.suite} {self.cls} {self.path} [{', '.join(self.targets)}]"
+        return describe_names(self.name_fields())
 
     def describe(self) -> str:
         return (
@@ -148,6 +153,15 @@ class Waivers:
         for finding in findings:
             waiver = self.match(finding.failure, today)
             finding.waived_by = waiver.reason if waiver is not None else None
+
+
+def describe_names(names: Mapping[str, Any]) -> str:
+    """What a waiver names, in one line: ``cause ID`` or ``SUITE CLASS PATH [TARGETS]``."""
+    if "cause" in names:
+        return f"cause {names['cause']}"
+    targets = names.get("targets")
+    blamed = ", ".join(map(str, targets)) if isinstance(targets, list) else "?"
+    return f"{names.get('suite')} {names.get('class')} {names.get('path')} [{blamed}]"
 
 
 def waiver_table(

@@ -19,18 +19,12 @@ from click.testing import CliRunner
 
 from harness import causes, schema_store, trend
 from harness.cli import main
-from harness.model import (
-    CaseResult,
-    Difference,
-    DivergenceClass,
-    Failure,
-    Finding,
-    RunSummary,
-    SuiteSummary,
-)
+from harness.model import DivergenceClass, Failure, Finding, RunSummary, SuiteSummary
 from harness.reports import json_report
 from harness.trend import badge, page
 from harness.waivers import parse_waivers
+from tests.test_causes import as_version_1
+from tests.test_causes import finding as causes_finding
 
 C = DivergenceClass
 SCRIPT = "</script><script>alert(1)</script>"
@@ -41,10 +35,7 @@ IMG = '"><img src=x onerror=alert(1)>'
 
 
 def finding(cls: C, case: str, suite: str = "extract_json", blamed: str = "go") -> Finding:
-    failure = Failure(suite, cls, "$.value.*", (blamed,), message=f"{cls} {case}")
-    diff = Difference(cls, "$.value.a", 1.0, 1)
-    example = CaseResult(suite, case, {}, {blamed: (diff,)}, (failure,))
-    return Finding(failure=failure, example=example, occurrences=2)
+    return causes_finding(suite, cls, case, (blamed,))
 
 
 def report(
@@ -76,16 +67,10 @@ def report(
     return path
 
 
-def as_version_1(path: Path) -> Path:
-    """The same report as the harness wrote it before causes existed."""
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["schema_version"] = "1"
-    for key in ("causes", "baseline", "max_time_s", "waivers"):
-        del document[key]
-    for divergence in document["divergences"]:
-        del divergence["cause"]
-    assert schema_store.errors("report-v1", document) == []
-    path.write_text(json.dumps(document), encoding="utf-8")
+def version_1(path: Path) -> Path:
+    """``as_version_1``, checked against the version-1 schema."""
+    as_version_1(path)
+    assert schema_store.errors("report-v1", json.loads(path.read_text(encoding="utf-8"))) == []
     return path
 
 
@@ -144,13 +129,23 @@ def counts(history: trend.Trend) -> list[tuple[int, int, int, int]]:
     return [(c.open, c.new, c.fixed, c.waived) for c in history.counts]
 
 
+def fault_a() -> Finding:
+    return finding(C.NUMBER_TYPE, "1.0")
+
+
+def fault_b() -> Finding:
+    return finding(C.MISSING_FIELD, "{}", suite="session_log", blamed="rust")
+
+
+# A waiver for fault_b, until the 20th.
+WAIVE_B = (
+    '[[waiver]]\nsuite = "session_log"\nclass = "missing_field"\npath = "$.value.*"\n'
+    'targets = ["rust"]\nreason = "LH-9"\nexpires = 2026-12-20\n'
+)
+
+
 def test_causes_appear_are_waived_fixed_and_come_back(tmp_path: Path) -> None:
-    a = lambda: finding(C.NUMBER_TYPE, "1.0")  # noqa: E731
-    b = lambda: finding(C.MISSING_FIELD, "{}", suite="session_log", blamed="rust")  # noqa: E731
-    waive_b = (
-        '[[waiver]]\nsuite = "session_log"\nclass = "missing_field"\npath = "$.value.*"\n'
-        'targets = ["rust"]\nreason = "LH-9"\nexpires = 2026-12-20\n'
-    )
+    a, b, waive_b = fault_a, fault_b, WAIVE_B
     paths = [
         report(tmp_path, 1, [a()]),
         report(tmp_path, 2, [a(), b()]),
@@ -202,7 +197,7 @@ def test_version_1_reports_are_followed_by_finding_ids(tmp_path: Path) -> None:
     one, two = finding(C.NUMBER_TYPE, "1.0"), finding(C.VALUE, "1.0")
     # In version 2, one case shows both findings: one cause of two findings.
     shows = {causes.trigger_of(f).ident: frozenset({one.id, two.id}) for f in (one, two)}  # type: ignore[union-attr]
-    v1 = as_version_1(report(tmp_path, 1, [finding(C.NUMBER_TYPE, "1.0"), finding(C.VALUE, "1.0")]))
+    v1 = version_1(report(tmp_path, 1, [finding(C.NUMBER_TYPE, "1.0"), finding(C.VALUE, "1.0")]))
     v2 = report(tmp_path, 2, [one, two])
     grouped, _ = causes.attribute([one, two], lambda t: shows.get(t.ident, frozenset()))
     document = json.loads(v2.read_text(encoding="utf-8"))

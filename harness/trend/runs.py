@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 
 from harness.errors import ConfigError
 from harness.model import DivergenceClass
+from harness.waivers import describe_names
 
 __all__ = [
     "CauseSeen",
@@ -347,7 +348,7 @@ def _waivers(read: _Fields, document: dict[str, Any]) -> tuple[WaiverSeen, ...]:
             raise ConfigError(read.source, f"{where}expired", "expected true or false")
         out.append(
             WaiverSeen(
-                names=_waiver_names(read.table(raw, "names", where)),
+                names=describe_names(read.table(raw, "names", where)),
                 reason=read.text(raw, "reason", where),
                 expires=day,
                 expired=expired,
@@ -355,11 +356,3 @@ def _waivers(read: _Fields, document: dict[str, Any]) -> tuple[WaiverSeen, ...]:
             )
         )
     return tuple(out)
-
-
-def _waiver_names(names: Mapping[str, Any]) -> str:
-    if "cause" in names:
-        return f"cause {names['cause']}"
-    targets = names.get("targets")
-    blamed = ", ".join(map(str, targets)) if isinstance(targets, list) else "?"
-    return f"{names.get('suite')} {names.get('class')} {names.get('path')} [{blamed}]"
