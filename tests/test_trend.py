@@ -176,6 +176,9 @@ def test_causes_appear_are_waived_fixed_and_come_back(tmp_path: Path) -> None:
     # 100 cases a day's number, in 2 s; session_log ran as many.
     assert rates["extract_json"] == rates["session_log"] == [50.0, 100.0, 150.0, 200.0, 250.0]
     assert badge.badge(history)["message"] == "1 open cause"
+    # The waivers table: the waiver, the run that recorded it, its days left there.
+    table = page.render(history).split('<table class="data waivers">')[1].split("</table>")[0]
+    assert "LH-9" in table and "<td>#3</td>" in table and "17 day(s) left" in table
 
 
 def test_a_run_that_did_not_run_a_suite_did_not_fix_its_causes(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""``parity trend`` over real runs: a sequence of engine runs against fake
-probes (real subprocesses) in which faults are introduced, waived and removed
-one by one, each run writing its report as ``parity run`` does. The trend
-must show each cause appear and be fixed, and its table, its page's data and
-its badge must agree with each report."""
+"""``parity trend`` over real runs, each writing its report as ``parity run``
+does: engine runs against fake probes (real subprocesses) in which faults
+are introduced, waived and removed one by one, and the sample stacks with a
+one-line mutation applied and removed. The trend must show each cause appear
+and be fixed, and its table, its page's data and its badge must agree with
+each report."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from typing import Any, Final
 import pytest
 from click.testing import CliRunner
 
-from harness import runner
+from harness import runner, trend
 from harness.cli import main
 from harness.config import Config, RunConfig, TargetConfig
+from harness.stacks import StackSpec
 from tests.fakes import Fakes
+from tests.test_mutations import MUTATIONS, checked, mutated_stack, run_suites
 from tests.test_trend import page_data
 
 SEED: Final = 20261207
@@ -150,3 +153,45 @@ def test_the_badge_and_the_waivers_match_the_report(reports: list[Path], tmp_pat
     data = page_data(tmp_path / "5" / "trend.html")
     waivers = {s["label"]: s["values"] for s in data["plots"]["waivers"]["series"]}
     assert waivers["in force"] == [0, 0, 0, 0, 1]
+
+
+# --------------------------------------------------------------------------- the sample stacks
+
+
+def test_a_mutation_of_a_sample_stack_appears_and_is_fixed(
+    real_specs: dict[str, StackSpec], tmp_path: Path
+) -> None:
+    """The issue's example: the sample stacks, a one-line fault applied and
+    removed. Main's report first; then the mutated Go stack and the real one
+    again, each gated by main's report as CI gates a pull request."""
+    mutation = MUTATIONS["go-subject-limit-off-by-one"]
+    suites, budget = mutation.suites, mutation.max_examples
+    main_report = tmp_path / "main" / "report" / "report.json"
+    checked(run_suites(tmp_path / "main", real_specs, suites, budget), suites, budget)
+    copy = mutated_stack(mutation, tmp_path / "copy")
+    mutated = run_suites(
+        tmp_path / "mutated", {**real_specs, "go": copy}, suites, budget, baseline=main_report
+    )
+    checked(mutated, suites, budget)
+    fixed = run_suites(tmp_path / "fixed", real_specs, suites, budget, baseline=main_report)
+    checked(fixed, suites, budget)
+    new = {cause.id for cause in mutated.causes if cause.new}
+    assert len(new) == mutation.causes and all(c.new is False for c in fixed.causes)
+
+    paths = [tmp_path / name / "report" / "report.json" for name in ("main", "mutated", "fixed")]
+    history = trend.build(paths)
+    episodes = {t.key: [(e.appeared, e.fixed) for e in t.episodes(3)] for t in history.threads}
+    for ident in new:
+        assert episodes[ident] == [(1, 2)]  # appeared with the mutation, fixed without it
+    known = {cause.id for cause in fixed.causes}
+    assert known and all(episodes[ident] == [(0, None)] for ident in known)
+    assert [(c.new, c.fixed) for c in history.counts] == [
+        (len(known), 0),
+        (len(new), 0),
+        (0, len(new)),
+    ]
+    out = tmp_path / "trend"
+    assert CliRunner().invoke(main, ["trend", *map(str, paths), "--out", str(out)]).exit_code == 0
+    badge = json.loads((out / "badge.json").read_text(encoding="utf-8"))
+    open_causes = [c for c in fixed.causes if c.fails_gate and c.waived_by is None]
+    assert badge["message"].startswith(f"{len(open_causes)} open cause")

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from harness.reports.common import printable, truncate, write_text
 from harness.trend.follow import Thread, Trend
-from harness.trend.runs import Run
+from harness.trend.runs import Run, WaiverSeen
 
 FILENAME: Final = "trend.html"
 EXPIRING_DAYS: Final = 30  # a waiver that ends within this many days of a run is "expiring"
@@ -76,7 +76,8 @@ SCRIPT: Final = """
     var points = 0;
     plot.series.forEach(function (line, i) {
       series.push({label: line.label, stroke: line.color || colors[i % colors.length],
-                   width: 2, points: {show: true, size: 7}, spanGaps: false});
+                   width: 2, dash: line.dash, points: {show: true, size: 7},
+                   spanGaps: false});
       columns.push(line.values);
       line.values.forEach(function (v) { if (v !== null) { points += 1; } });
     });
@@ -189,7 +190,11 @@ def _plots(trend: Trend, runs: list[dict[str, Any]]) -> dict[str, Any]:
     if any(counts is not None for counts in waivers):
         names = ("in force", f"expiring within {EXPIRING_DAYS} days", "expired")
         expiring = [
-            {"label": name, "values": [None if c is None else c[i] for c in waivers]}
+            {
+                "label": name,
+                "values": [None if c is None else c[i] for c in waivers],
+                **({"dash": [6, 4]} if i == 1 else {}),
+            }
             for i, name in enumerate(names)
         ]
     return {
@@ -303,28 +308,38 @@ def _causes_table(causes: list[dict[str, Any]], runs: list[dict[str, Any]]) -> s
 
 
 def _waivers_table(trend: Trend) -> str:
-    known = [(i, run) for i, run in enumerate(trend.runs) if run.waivers is not None]
-    if not known:
-        return '<p class="muted">No report here records its waivers\' expiry.</p>'
-    index, run = known[-1]
-    if not run.waivers:
-        return f'<p class="muted">Run #{index + 1} had no waivers.</p>'
-    day = run.day or dt.date.today()
+    """Every waiver any report recorded: until when, in which runs, and how
+    it stood in the last of them."""
+    seen: dict[tuple[str, str, dt.date], tuple[int, int, WaiverSeen, dt.date | None]] = {}
+    for index, run in enumerate(trend.runs):
+        for waiver in run.waivers or ():
+            key = (waiver.names, waiver.reason, waiver.expires)
+            first = seen[key][0] if key in seen else index
+            seen[key] = (first, index, waiver, run.day)
+    if not seen:
+        known = any(run.waivers is not None for run in trend.runs)
+        return f'<p class="muted">{"No waivers." if known else _NO_EXPIRY}</p>'
     rows = [
-        "<tr><th>waiver</th><th>reason</th><th>expires</th><th>days left</th><th>covers</th></tr>"
+        "<tr><th>waiver</th><th>reason</th><th>expires</th><th>in runs</th>"
+        "<th>at the last of them</th><th>covered</th></tr>"
     ]
-    for waiver in sorted(run.waivers, key=lambda w: w.expires):
-        left = (waiver.expires - day).days
+    for first, last, waiver, day in sorted(seen.values(), key=lambda item: item[2].expires):
+        if waiver.expired:
+            standing = "expired"
+        elif day is not None:
+            standing = f"{(waiver.expires - day).days} day(s) left"
+        else:
+            standing = "in force"
+        span = f"#{first + 1}" if first == last else f"#{first + 1}–#{last + 1}"
         rows.append(
             f"<tr><td><code>{_e(waiver.names)}</code></td><td>{_e(waiver.reason)}</td>"
-            f"<td>{_e(waiver.expires.isoformat())}</td>"
-            f'<td class="n">{"expired" if waiver.expired else _e(left)}</td>'
+            f"<td>{_e(waiver.expires.isoformat())}</td><td>{span}</td><td>{_e(standing)}</td>"
             f"<td>{_e(', '.join(waiver.covers) or '-')}</td></tr>"
         )
-    return (
-        f'<p class="muted">As of run #{index + 1} ({_e(run.started_at)}).</p>'
-        f'<table class="data waivers">{"".join(rows)}</table>'
-    )
+    return f'<table class="data waivers">{"".join(rows)}</table>'
+
+
+_NO_EXPIRY: Final = "No report here records its waivers' expiry."
 
 
 def _figure(name: str, caption: str) -> str:
