@@ -251,6 +251,16 @@ def test_folders_of_reports_are_read_oldest_first(tmp_path: Path) -> None:
     assert len(trend.build([tmp_path / "all" / "run-3"]).runs) == 1
 
 
+def test_a_folder_orders_its_reports_by_instant_not_by_text(tmp_path: Path) -> None:
+    starts = {4: "2026-12-08T21:00:00Z", 5: "2026-12-09T01:00:00+05:00"}  # 20:00Z
+    for day, start in starts.items():
+        path = report(tmp_path, day, [])
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["started_at"] = start
+        path.write_text(json.dumps(document), encoding="utf-8")
+    assert [run.started_at for run in trend.build([tmp_path]).runs] == [starts[5], starts[4]]
+
+
 def test_reports_out_of_time_order_are_taken_as_given_with_a_note(tmp_path: Path) -> None:
     late, early = report(tmp_path, 5, []), report(tmp_path, 2, [])
     done = run_trend(str(late), str(early), "--out", str(tmp_path / "out"))

@@ -126,19 +126,22 @@ def report_files(paths: Iterable[Path]) -> list[Path]:
             found = sorted(path.rglob(FILENAME))
             if not found:
                 raise ConfigError(str(path), None, f"no {FILENAME} in this folder or below it")
-            out += sorted(found, key=lambda p: (_started_at(p), str(p)))
+            out += sorted(found, key=_started_at)
         else:
             raise ConfigError(str(path), None, "no such file or folder")
     return out
 
 
-def _started_at(path: Path) -> str:
-    # Only for ordering; a bad file is reported when it is read.
+def _started_at(path: Path) -> tuple[dt.datetime, str]:
+    # Only for ordering (an unreadable start sorts first); a bad file is
+    # reported when it is read.
+    earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
     try:
         value = json.loads(path.read_text(encoding="utf-8")).get("started_at")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-        return ""
-    return value if isinstance(value, str) else ""
+        return earliest, str(path)
+    moment = _moment(value) if isinstance(value, str) else None
+    return (moment or earliest), str(path)
 
 
 def load_runs(paths: Iterable[Path]) -> list[Run]:
@@ -160,8 +163,13 @@ def out_of_order(runs: Sequence[Run]) -> list[str]:
 
 
 def _instant(run: Run) -> dt.datetime | None:
+    return _moment(run.started_at)
+
+
+def _moment(text: str) -> dt.datetime | None:
+    """An RFC 3339 instant (one without an offset is UTC), or None."""
     try:
-        moment = dt.datetime.fromisoformat(run.started_at)
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
