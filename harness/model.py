@@ -422,6 +422,27 @@ class SuiteSummary:
         return sum(1 for finding in self.findings if finding.waived_by is not None)
 
 
+@dataclass(frozen=True)
+class WaiverUse:
+    """One waiver of the run's waivers file, as ``report.json`` records it:
+    what it names, until when, and what it waived in this run."""
+
+    names: dict[str, JsonValue]  # {"cause": id}, or suite, class, path and targets
+    reason: str
+    expires: str  # ISO date: the last day it holds
+    expired: bool
+    covers: tuple[str, ...]  # ids of the causes and findings it waived in this run
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "names": dict(self.names),
+            "reason": self.reason,
+            "expires": self.expires,
+            "expired": self.expired,
+            "covers": list(self.covers),
+        }
+
+
 @dataclass
 class RunSummary:
     harness_version: str
@@ -430,6 +451,7 @@ class RunSummary:
     seed: int | None
     suites: list[SuiteSummary] = field(default_factory=list)
     expired_waivers: list[str] = field(default_factory=list)  # descriptions
+    waivers: list[WaiverUse] = field(default_factory=list)  # every waiver of the file
     config_path: str | None = None
     elapsed_s: float = 0.0
     exit_code: int = 0

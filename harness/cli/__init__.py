@@ -15,6 +15,7 @@ from harness.cli.run import run
 from harness.cli.schema import schema
 from harness.cli.sessions import sessions
 from harness.cli.stacks import stacks_group
+from harness.cli.trend import trend
 from harness.cli.waive import waive
 
 __all__ = ["main", "reported_errors"]
@@ -26,5 +27,5 @@ def main() -> None:
     """Cross-runtime parity harness for the lakehouse iterate stack."""
 
 
-for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, init, doctor):
+for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, trend, init, doctor):
     main.add_command(_command)

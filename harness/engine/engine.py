@@ -145,6 +145,7 @@ class Engine:
         self._shutdown(wait=True)
         if self.waivers is not None:
             summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
+            summary.waivers = self.waivers.uses(summary.causes, summary.findings(), self.today)
         summary.declared_volatile = [use.to_json() for use in self.checker.declared]
         summary.elapsed_s = time.monotonic() - started
         summary.exit_code = exit_code(summary)

@@ -156,6 +156,7 @@ def build(summary: RunSummary) -> Report:
         "divergences": [finding_json(f, s) for s in summary.suites for f in s.findings],
         "errors": [finding_json(f, s) for s in summary.suites for f in s.errors],
         "expired_waivers": list(summary.expired_waivers),
+        "waivers": [use.to_json() for use in summary.waivers],
     }
 
 
