@@ -111,12 +111,6 @@ def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
     return registry.ordered(names)
 
 
-def choose_suites(config: Config, requested: Sequence[str]) -> list[ProbeSuite]:
-    """The probe suites among ``requested`` (live suites need an environment)."""
-    names = choose_suite_names(config, requested)
-    return [PROBE_SUITES[n] for n in names if n in PROBE_SUITES]
-
-
 def probe_targets(config: Config, suites: Iterable[ProbeSuite]) -> list[Target]:
     wanted = {suite.name: suite.encoding for suite in suites}
     out: list[Target] = []
