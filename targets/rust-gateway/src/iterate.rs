@@ -21,11 +21,12 @@ use serde_json::Value;
 use crate::extract::extract_json;
 use crate::langfuse::{Event, Level, SpanBody, TraceBody, new_id, rfc3339};
 use crate::roster::Roster;
-use crate::server::{AppState, ChatMessage, ChatRequest, SharedState, error_response, reply_content};
 use crate::session_log::{
     MAX_INFRA_ERROR_CHARS, MAX_PROMPT_CHARS, SESSION_RECORD_SCHEMA, SessionAttemptRecord, SessionRecord, utc_timestamp,
 };
+use crate::state::{AppState, SharedState};
 use crate::text::{error_chain, truncate_chars};
+use crate::wire::{ChatMessage, ChatRequest, error_response, reply_content};
 use crate::{DAEMON_NAME, TRACE_ID_HEADER};
 
 pub const DEFAULT_MAX_ITERATIONS: u32 = 3;

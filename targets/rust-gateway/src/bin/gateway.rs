@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use rust_gateway::langfuse::{self, LangfuseConfig};
 use rust_gateway::roster::Roster;
-use rust_gateway::server::{AppState, Config, router};
+use rust_gateway::server::router;
+use rust_gateway::state::{AppState, Config};
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

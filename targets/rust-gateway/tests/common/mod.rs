@@ -20,8 +20,9 @@ use tokio::net::TcpListener;
 
 use rust_gateway::langfuse::Emitter;
 use rust_gateway::roster::Roster;
-use rust_gateway::server::{AppState, Config, router};
+use rust_gateway::server::router;
 use rust_gateway::session_log::SessionRecord;
+use rust_gateway::state::{AppState, Config};
 
 pub const ROSTER: &str = r#"
 {"candidate_id": "W-1", "name": "Ada Byrd", "city": "Louisville", "state": "KY", "role": "Welder", "available": true}
