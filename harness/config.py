@@ -51,9 +51,9 @@ class TargetConfig:
         """Whether this target can run a live suite."""
         if self.stack is not None:
             return True
-        if suite == "validate":
+        if suite == registry.VALIDATE:
             return self.url is not None
-        if suite == "sessions":
+        if suite == registry.SESSIONS:
             return self.url is not None and self.model_port is not None and bool(self.session_log)
         return self.url is not None and self.model_port is not None
 

@@ -29,6 +29,14 @@ STACK_STOP_GRACE_S: Final = 5.0
 # Where a run writes, relative to the project (or the config's folder).
 REPORT_DIR: Final = "parity-report"
 DATABASE_DIR: Final = ".parity/hypothesis"
+# The roster the sample stacks validate against and the live suites' cases
+# are written for, relative to the project (parity.toml ``roster`` overrides).
+ROSTER: Final = "fixtures/roster.jsonl"
+
+# The (provider, model) pairs the iterate and faults suites send, the scripted
+# model as it is first; `parity doctor` tries each: a deployment that routes by
+# provider must send every one of them to the harness's model.
+PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
 
 # The engine: time spent shrinking one suite's findings at most; the share of
 # explored live cases sent twice to each runtime (A/A, ``harness.stability``;

@@ -61,7 +61,7 @@ def default_config(root: Path = PROJECT_ROOT) -> Config:
             regressions=root / "fixtures" / "regressions",
             database=root / defaults.DATABASE_DIR,
             waivers=waivers if waivers.is_file() else None,
-            roster=root / "fixtures" / "roster.jsonl",
+            roster=root / defaults.ROSTER,
         ),
         path=None,
         root=root,
@@ -165,7 +165,7 @@ def _close_all(targets: Sequence[Target]) -> None:
 
 def _check_shared_logs(config: Config, live_names: Sequence[str]) -> None:
     """Targets that share one session log must say which rows are theirs."""
-    if "sessions" not in live_names:
+    if registry.SESSIONS not in live_names:
         return
     by_log: dict[Path, list[TargetConfig]] = {}
     for target in config.targets.values():
@@ -190,7 +190,7 @@ def _live_targets(
     from harness.mock_llm import ScriptedModelServer
     from reference_impl.roster import RosterError, load_roster
 
-    roster_path = config.run.roster or PROJECT_ROOT / "fixtures" / "roster.jsonl"
+    roster_path = config.run.roster or PROJECT_ROOT / defaults.ROSTER
     try:
         roster = load_roster(roster_path)
     except (OSError, RosterError) as exc:

@@ -600,7 +600,7 @@ def up(
                 spec,
                 port=(ports or {}).get(spec.name, spec.default_port),
                 upstream_url=model.url,
-                roster=roster or REPO_ROOT / "fixtures" / "roster.jsonl",
+                roster=roster or REPO_ROOT / defaults.ROSTER,
                 session_log=session_log or state_dir / "sessions.jsonl",
                 log_dir=state_dir / "logs",
                 upstream_timeout_ms=upstream_timeout_ms,

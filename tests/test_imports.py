@@ -1,17 +1,20 @@
 """The shape of the code: no import cycle in harness/ (module-level imports)
 or among the Rust gateway's modules, no harness/ module past a size one can
-read at once, every harness package installed."""
+read at once, every harness package installed, and the suite names spelled
+only in the registry."""
 
 from __future__ import annotations
 
 import ast
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
 import pytest
+
+from harness.suites import registry
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 HARNESS: Final = ROOT / "harness"
@@ -132,7 +135,9 @@ def test_no_harness_module_is_longer_than_a_reader_can_hold() -> None:
         str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
         for p in HARNESS.rglob("*.py")
     }
-    too_long = {path: n for path, n in sorted(lengths.items()) if n > OVER.get(path, MAX_LINES)}
+    too_long = {
+        path: n for path, n in sorted(lengths.items()) if n > OVER.get(path, MAX_LINES)
+    }
     assert not too_long, f"above {MAX_LINES} lines (or above their cap in OVER): {too_long}"
     shrunk = {path for path, cap in OVER.items() if lengths.get(path, 0) <= MAX_LINES}
     assert not shrunk, f"now at most {MAX_LINES} lines: take them off OVER: {sorted(shrunk)}"
@@ -140,11 +145,40 @@ def test_no_harness_module_is_longer_than_a_reader_can_hold() -> None:
 
 def test_every_harness_package_is_installed() -> None:
     """A package missing from pyproject's list is missing from a wheel."""
-    listed = set(
-        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ])
     packages = {module_name(p) for p in HARNESS.rglob("__init__.py")}
     assert packages - listed == set()
+
+
+# --------------------------------------------------------------------------- suite names
+
+
+# Literals equal to a suite's name that are not suite names, and how often.
+NOT_SUITE_NAMES: Final = {
+    ("harness/audit/auditor.py", "sessions"): 1,  # the DuckDB view
+    ("harness/audit/sql.py", "sessions"): 1,  # the DuckDB view
+    ("harness/cli/sessions.py", "sessions"): 1,  # the command group
+    ("harness/config.py", "session_log"): 2,  # a target's key
+    ("harness/runner.py", "sessions"): 1,  # the session logs' folder
+}
+
+
+def suite_name_literals() -> Iterator[tuple[str, str]]:
+    for path in sorted(HARNESS.rglob("*.py")):
+        if path == HARNESS / "suites" / "registry.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in registry.ALL:
+                yield str(path.relative_to(ROOT)), str(node.value)
+
+
+def test_suite_names_are_spelled_only_in_the_registry() -> None:
+    found: dict[tuple[str, str], int] = {}
+    for key in suite_name_literals():
+        found[key] = found.get(key, 0) + 1
+    assert found == NOT_SUITE_NAMES
 
 
 # --------------------------------------------------------------------------- Rust

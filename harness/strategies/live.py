@@ -27,6 +27,8 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from harness import defaults
+
 # ---------------------------------------------------------------------------
 # Live cases: /v1/validate requests and /v1/iterate scenarios.
 #
@@ -634,10 +636,7 @@ _SAMPLING: Final = st.sampled_from(
         (None, None), (0.25, 4096),
     )
 )  # fmt: skip
-# (provider, model): the scripted model, as it is, first.
-_MODELS: Final = st.sampled_from(
-    (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
-)
+_MODELS: Final = st.sampled_from(defaults.PROVIDERS)
 _EMAIL_TEXT: Final = "Hello, can you work Monday?"
 _PLAYBOOK_STEPS: Final = ("Inspect", "Weld", "Grind")
 # An invalid artifact mostly breaks two adjacent checks: the order of the

@@ -17,6 +17,7 @@ from typing import Any
 from harness import compare, volatile
 from harness.mock_llm import CASE_MARKER_RE
 from harness.model import REFERENCE, Difference, DivergenceClass, JsonValue, Observation, Session
+from harness.suites import registry
 from harness.suites.base import DerivedSuite
 from harness.suites.common import HOP_FAILED, infra_differences, parsed_body, schema_list
 from harness.targets.http import LogLookup
@@ -28,8 +29,10 @@ from reference_impl.text import cut
 class SessionRows(DerivedSuite):
     """One row per session and runtime, equal to the reference's."""
 
-    def __init__(self, depends_on: tuple[str, ...] = ("iterate", "faults")) -> None:
-        self.name = "sessions"
+    def __init__(
+        self, depends_on: tuple[str, ...] = registry.BY_NAME[registry.SESSIONS].depends_on
+    ) -> None:
+        self.name = registry.SESSIONS
         self.description = "one schema-valid log row per session and runtime (CONTRACT §4)"
         self.depends_on = depends_on
         self.batch_size = 128

@@ -44,6 +44,7 @@ from harness.model import (
     Session,
 )
 from harness.strategies import validate_requests
+from harness.suites import registry
 from harness.suites.base import LiveSuite
 from harness.suites.common import (
     HOP_FAILED,
@@ -349,7 +350,7 @@ class ValidateSuite(LiveSuite):
     """``/v1/validate`` bodies, answered by the reference's validator."""
 
     def __init__(self, roster: Roster) -> None:
-        self.name = "validate"
+        self.name = registry.VALIDATE
         self.description = "/v1/validate bodies against the roster (CONTRACT §3)"
         self.strategy = validate_requests()
         self.batch_size = 64
