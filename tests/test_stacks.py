@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -141,18 +143,57 @@ def port_is_closed(port: int) -> bool:
 # -- specs and builds ----------------------------------------------------------------
 
 
-def test_default_specs_follow_the_makefile() -> None:
+def makefile_builds(makefile: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The ``target: cd DIR && TOOL build ...`` recipes of a Makefile: {target: (DIR, ARGV)}."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    target = None
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        rule = re.match(r"([\w-]+):", line)
+        if rule:
+            target = rule.group(1)
+        elif line.startswith("\t") and target is not None:
+            words = shlex.split(line)
+            if words[:1] == ["cd"] and words[2:3] == ["&&"] and words[4:5] == ["build"]:
+                out[target] = (words[1], tuple(words[3:]))
+    return out
+
+
+def source_value(path: Path, pattern: str) -> str:
+    found = re.search(pattern, path.read_text(encoding="utf-8"))
+    assert found is not None, f"{pattern!r} not in {path}"
+    return found.group(1)
+
+
+def test_default_specs_build_and_run_what_the_stacks_define() -> None:
+    """targets/Makefile's builds (stacks.py shows the build's output: no
+    --quiet), and each runtime's binary, default port and daemon name as its
+    own sources state them."""
+    targets = REPO / "targets"
+    made = makefile_builds(targets / "Makefile")
     specs = default_specs()
-    rust, go = specs["rust"], specs["go"]
-    assert rust.workdir == REPO / "targets" / "rust-gateway"
-    assert rust.build_argv == ("cargo", "build", "--release", "--locked")
-    assert rust.binary_path == REPO / "targets/rust-gateway/target/release/gateway"
-    assert (rust.default_port, rust.daemon) == (3100, "gateway")
-    assert go.build_argv == ("go", "build", "-trimpath", "-o", "bin/", "./cmd/...")
-    assert go.binary_path == REPO / "targets/go-validatord/bin/validatord"
-    assert (go.default_port, go.daemon) == (4110, "validatord")
-    assert any(p.name == "Cargo.lock" for p in rust.source_files())
-    assert all(p.suffix == ".go" or p.name.startswith("go.") for p in go.source_files())
+    assert set(made) == {"rust", "go"} == set(specs)
+    for name, spec in specs.items():
+        folder, argv = made[name]
+        assert spec.workdir == targets / folder
+        assert spec.build_argv == tuple(w for w in argv if w != "--quiet")
+    rust, go = specs["rust"].workdir, specs["go"].workdir
+    assert specs["rust"].binary_path == rust / "target/release/gateway"
+    assert (rust / "src/bin/gateway.rs").is_file()
+    assert specs["rust"].default_port == int(
+        source_value(rust / "src/bin/gateway.rs", r'"LAKEHOUSE_PORT", default_value_t = (\d+)')
+    )
+    assert specs["rust"].daemon == source_value(rust / "src/lib.rs", r'DAEMON_NAME: &str = "(\w+)"')
+    # go build -o bin/ ./cmd/... names each binary after its folder under cmd/
+    assert specs["go"].binary_path == go / "bin" / "validatord"
+    assert (go / "cmd/validatord").is_dir()
+    assert specs["go"].default_port == int(
+        source_value(go / "cmd/validatord/config.go", r"defaultPort\s+= (\d+)")
+    )
+    assert specs["go"].daemon == source_value(
+        go / "internal/validator/session_log.go", r'DaemonName = "(\w+)"'
+    )
+    assert any(p.name == "Cargo.lock" for p in specs["rust"].source_files())
+    assert all(p.suffix == ".go" or p.name.startswith("go.") for p in specs["go"].source_files())
 
 
 def test_build_only_when_missing_or_stale(tmp_path: Path) -> None:
