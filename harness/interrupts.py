@@ -1,4 +1,4 @@
-"""A stop the user asked for (SIGTERM, SIGHUP), raised where it is safe.
+"""A stop the user asked for (SIGTERM, SIGHUP, Ctrl-C), raised where it is safe.
 
 A signal handler raises ``Terminated`` in the main thread; but Python ignores
 an exception raised while it runs a finaliser or a gc callback (Hypothesis
@@ -13,7 +13,7 @@ import signal
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread so ``with`` blocks unwind."""
+    """SIGTERM, SIGHUP or SIGINT, raised in the main thread so ``with`` blocks unwind."""
 
 
 _requested: str | None = None

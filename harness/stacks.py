@@ -433,11 +433,14 @@ class Stacks:
     """Starts stacks and guarantees every one is stopped when the block ends.
 
     ``with Stacks(log_dir) as stacks: rust = stacks.start(spec, ...)``. In the
-    main thread, SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt)
-    while the block runs, so it unwinds like a Ctrl-C.
+    main thread, SIGTERM, SIGHUP and SIGINT raise ``Terminated`` (a
+    KeyboardInterrupt) while the block runs, so it unwinds like a Ctrl-C, and
+    are recorded, so that one a gc callback swallowed is raised again
+    (``interrupts``). A SIGHUP or SIGINT ignored on entry stays ignored:
+    ``nohup parity run &`` outlives its terminal.
     """
 
-    SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
+    SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
     def __init__(self, log_dir: Path, *, handle_signals: bool = True) -> None:
         self.log_dir = log_dir
@@ -490,6 +493,8 @@ class Stacks:
         interrupts.clear()  # a stop asked of an earlier run in this process is done
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
+                if signum != signal.SIGTERM and signal.getsignal(signum) == signal.SIG_IGN:
+                    continue
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harness import stacks
+from harness import interrupts, stacks
 from harness.mock_llm import Reply, ScriptedModelServer, case_marker
 from harness.stacks import (
     StackError,
@@ -34,7 +34,7 @@ from harness.stacks import (
     status,
     up,
 )
-from tests.procs import processes_mentioning
+from tests.procs import from_a_terminal, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 ROSTER = REPO / "fixtures" / "roster.jsonl"
@@ -368,7 +368,7 @@ def test_the_daemon_dies_with_its_owner(
         "mode": mode,
     }
     owner = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, json.dumps(cfg)],
+        from_a_terminal([sys.executable, "-c", DRIVER, json.dumps(cfg)]),
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.PIPE,
@@ -394,6 +394,81 @@ def test_the_daemon_dies_with_its_owner(
     if signum is signal.SIGTERM:
         assert "Terminated: received SIGTERM" in stderr
     assert not pid_running(daemon_pid)
+
+
+def test_an_owner_started_with_nohup_outlives_its_terminal(
+    spec: StackSpec, tmp_path: Path
+) -> None:
+    """A hang-up the owner started with ignored (``nohup``) stays ignored; a
+    SIGTERM still stops it and its daemon."""
+    cfg = {"workdir": str(spec.workdir), "roster": str(ROSTER), "log_dir": str(tmp_path)}
+    argv = [sys.executable, "-c", DRIVER, json.dumps({**cfg, "mode": "nohup"})]
+    owner = subprocess.Popen(
+        from_a_terminal(argv, ignored=[signal.SIGHUP]),
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        daemon_pid = int(owner.stdout.readline())
+        owner.send_signal(signal.SIGHUP)
+        with pytest.raises(subprocess.TimeoutExpired):
+            owner.wait(1)
+        assert pid_running(daemon_pid)
+        owner.send_signal(signal.SIGTERM)
+        owner.wait(20)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        _, stderr = owner.communicate()
+    assert "Terminated: received SIGTERM" in stderr
+    assert not pid_running(daemon_pid)
+
+
+@pytest.fixture
+def dispositions() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP as from a terminal, whatever this run
+    inherited (a background job ignores SIGINT, ``nohup`` SIGHUP); restored after."""
+    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {signum: signal.getsignal(signum) for signum in signums}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+    interrupts.clear()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_a_gc_callback_swallowed_is_raised_again(
+    tmp_path: Path, signum: signal.Signals, dispositions: None
+) -> None:
+    """Python ignores an exception raised in a gc callback (Hypothesis has one):
+    the stop is recorded, and the engine's next check raises it again."""
+    with Stacks(tmp_path):
+        try:
+            os.kill(os.getpid(), signum)
+            time.sleep(1)  # the handler runs here, in the main thread
+        except KeyboardInterrupt:
+            pass  # what a gc callback's caller does with it
+        with pytest.raises(interrupts.Terminated, match=f"received {signum.name}"):
+            interrupts.raise_if_requested()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+def test_a_signal_ignored_on_entry_stays_ignored(
+    tmp_path: Path, signum: signal.Signals, dispositions: None
+) -> None:
+    """``nohup`` (SIGHUP) or a background job of a script (SIGINT)."""
+    signal.signal(signum, signal.SIG_IGN)
+    with Stacks(tmp_path):
+        assert signal.getsignal(signum) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    assert signal.getsignal(signum) == signal.SIG_IGN
 
 
 def test_pid_running_tells_a_reused_pid() -> None:
