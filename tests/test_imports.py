@@ -135,9 +135,7 @@ def test_no_harness_module_is_longer_than_a_reader_can_hold() -> None:
         str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
         for p in HARNESS.rglob("*.py")
     }
-    too_long = {
-        path: n for path, n in sorted(lengths.items()) if n > OVER.get(path, MAX_LINES)
-    }
+    too_long = {path: n for path, n in sorted(lengths.items()) if n > OVER.get(path, MAX_LINES)}
     assert not too_long, f"above {MAX_LINES} lines (or above their cap in OVER): {too_long}"
     shrunk = {path for path, cap in OVER.items() if lengths.get(path, 0) <= MAX_LINES}
     assert not shrunk, f"now at most {MAX_LINES} lines: take them off OVER: {sorted(shrunk)}"
@@ -145,9 +143,9 @@ def test_no_harness_module_is_longer_than_a_reader_can_hold() -> None:
 
 def test_every_harness_package_is_installed() -> None:
     """A package missing from pyproject's list is missing from a wheel."""
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "packages"
-    ])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     packages = {module_name(p) for p in HARNESS.rglob("__init__.py")}
     assert packages - listed == set()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +350,32 @@ with Stacks(Path(cfg["log_dir"])) as running:
 """
 
 
+@contextlib.contextmanager
+def daemon_owner(
+    spec: StackSpec, tmp_path: Path, mode: str, ignored: Sequence[int] = ()
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """DRIVER in a process of its own, as from a terminal but for ``ignored``,
+    and the pid of the daemon it started; killed on the way out if still there."""
+    cfg = {"workdir": str(spec.workdir), "roster": str(ROSTER), "log_dir": str(tmp_path)}
+    argv = [sys.executable, "-c", DRIVER, json.dumps({**cfg, "mode": mode})]
+    owner = subprocess.Popen(
+        from_a_terminal(argv, ignored=ignored),
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        yield owner, int(owner.stdout.readline())
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.communicate()
+
+
 @pytest.mark.parametrize(
     ("mode", "signum"),
     [
@@ -361,69 +388,28 @@ with Stacks(Path(cfg["log_dir"])) as running:
 def test_the_daemon_dies_with_its_owner(
     spec: StackSpec, tmp_path: Path, mode: str, signum: signal.Signals | None
 ) -> None:
-    cfg = {
-        "workdir": str(spec.workdir),
-        "roster": str(ROSTER),
-        "log_dir": str(tmp_path),
-        "mode": mode,
-    }
-    owner = subprocess.Popen(
-        from_a_terminal([sys.executable, "-c", DRIVER, json.dumps(cfg)]),
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert owner.stdout is not None
-        daemon_pid = int(owner.stdout.readline())
+    with daemon_owner(spec, tmp_path, mode) as (owner, daemon_pid):
         assert pid_running(daemon_pid)
-        assert owner.stdin is not None
         if signum is None:
-            owner.stdin.write("exit\n")
-            owner.stdin.flush()
+            _, stderr = owner.communicate("exit\n", timeout=20)
         else:
             owner.send_signal(signum)
-        owner.wait(20)
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-        _, stderr = owner.communicate()
+            _, stderr = owner.communicate(timeout=20)
     if signum is signal.SIGTERM:
         assert "Terminated: received SIGTERM" in stderr
     assert not pid_running(daemon_pid)
 
 
-def test_an_owner_started_with_nohup_outlives_its_terminal(
-    spec: StackSpec, tmp_path: Path
-) -> None:
+def test_an_owner_started_with_nohup_outlives_its_terminal(spec: StackSpec, tmp_path: Path) -> None:
     """A hang-up the owner started with ignored (``nohup``) stays ignored; a
     SIGTERM still stops it and its daemon."""
-    cfg = {"workdir": str(spec.workdir), "roster": str(ROSTER), "log_dir": str(tmp_path)}
-    argv = [sys.executable, "-c", DRIVER, json.dumps({**cfg, "mode": "nohup"})]
-    owner = subprocess.Popen(
-        from_a_terminal(argv, ignored=[signal.SIGHUP]),
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert owner.stdout is not None
-        daemon_pid = int(owner.stdout.readline())
+    with daemon_owner(spec, tmp_path, "nohup", ignored=[signal.SIGHUP]) as (owner, daemon_pid):
         owner.send_signal(signal.SIGHUP)
         with pytest.raises(subprocess.TimeoutExpired):
             owner.wait(1)
         assert pid_running(daemon_pid)
         owner.send_signal(signal.SIGTERM)
-        owner.wait(20)
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-        _, stderr = owner.communicate()
+        _, stderr = owner.communicate(timeout=20)
     assert "Terminated: received SIGTERM" in stderr
     assert not pid_running(daemon_pid)
 
