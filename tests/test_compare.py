@@ -19,6 +19,7 @@ from harness.compare import (
     matched_difference,
     parse_output,
     status_difference,
+    strictly_equal,
 )
 from harness.compare.walk import exact
 from harness.model import Difference, DivergenceClass
@@ -481,6 +482,19 @@ def test_deepdiff_mapping_agrees_with_an_exact_walk(value: Any, rng: random.Rand
     via_deepdiff = sorted((d.cls, d.path) for d in structural(a, b))
     via_walk = sorted((d.cls, d.path) for d in exact(a, b))
     assert via_deepdiff == via_walk
+
+
+def test_strict_equality_follows_the_number_model() -> None:
+    assert strictly_equal({"a": [1, "x", None]}, {"a": [1, "x", None]})
+    assert strictly_equal({"a": 1, "b": 2}, {"b": 2, "a": 1})  # key order is free
+    for a, b in [(1, 1.0), (True, 1), (False, 0), (-0.0, 0.0), ([1], [1, 1]), ({"a": None}, {})]:
+        assert not strictly_equal(a, b) and not strictly_equal(b, a)
+
+
+@given(json_values(), st.randoms(use_true_random=False))
+def test_strictly_equal_exactly_when_the_walk_finds_nothing(value: Any, rng: random.Random) -> None:
+    a, b = parse_output(json.dumps(value)), parse_output(json.dumps(mutate(value, rng)))
+    assert strictly_equal(a, b) == (list(exact(a, b)) == [])
 
 
 def test_a_schema_failure_names_the_rule_that_was_broken() -> None:

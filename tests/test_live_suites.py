@@ -21,7 +21,8 @@ from harness.stacks import build, default_specs
 from harness.strategies import fault_scenarios, iterate_scenarios, validate_requests
 from harness.suites.catalog import LiveSuites
 from harness.suites.derived import compare_sessions
-from harness.suites.live import Instance, compare_iterate, compare_validate
+from harness.suites.live import Instance
+from harness.suites.live_compare import compare_iterate, compare_validate
 from reference_impl.jsonmodel import dumps
 from reference_impl.roster import load_roster
 from tests.procs import processes_mentioning

@@ -23,7 +23,7 @@ name the target(s) which broke the contract.
 from __future__ import annotations
 
 from harness.compare.blame import blame, what_changed
-from harness.compare.classify import classify
+from harness.compare.classify import classify, strictly_equal
 from harness.compare.encoding import encoding
 from harness.compare.parsing import canonical, parse_output
 from harness.compare.paths import JSON_SEGMENT, format_path
@@ -41,6 +41,7 @@ __all__ = [
     "matched_difference",
     "parse_output",
     "status_difference",
+    "strictly_equal",
     "what_changed",
 ]
 

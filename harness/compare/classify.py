@@ -59,3 +59,18 @@ def classify(expected: JsonValue, actual: JsonValue) -> DivergenceClass | None:
     if _same_bits(expected, actual):
         return None
     return DivergenceClass.NUMBER_PRECISION if _close(expected, actual) else DivergenceClass.VALUE
+
+
+def strictly_equal(a: JsonValue, b: JsonValue) -> bool:
+    """Equal as JSON values of the contract's number model: unlike ``==``,
+    ``1`` is not ``1.0``, ``True`` is not ``1`` and ``-0.0`` is not ``0.0``
+    (key order does not matter)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(strictly_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(strictly_equal, a, b))
+    if isinstance(a, float):
+        return _same_bits(a, b)
+    return bool(a == b)
