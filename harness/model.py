@@ -14,11 +14,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 JsonValue = Any
 
 REFERENCE: Final = "reference"
+
+
+@runtime_checkable
+class JsonData(Protocol):
+    """A typed value (a typed case) that has a JSON form for reports."""
+
+    def to_json(self) -> dict[str, JsonValue]: ...
+
+
+def as_json(value: JsonValue | JsonData) -> JsonValue:
+    """A case as plain JSON: a typed case by its ``to_json``."""
+    return value.to_json() if isinstance(value, JsonData) else value
 
 
 class DivergenceClass(StrEnum):

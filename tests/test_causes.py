@@ -28,6 +28,7 @@ from harness.model import (
     Trigger,
 )
 from harness.reports import json_report
+from harness.suites.produced import ProducedSession
 from harness.waivers import parse_waivers
 
 C = DivergenceClass
@@ -96,8 +97,14 @@ def test_a_plain_finding_joins_only_both_ways() -> None:
 
 def test_a_derived_finding_replays_the_case_it_came_from() -> None:
     case = {"id": "i1", "request": {}}
-    row = finding("sessions", C.VALUE, {"origin": "iterate", "case": case, "row": {}})
+    produced = ProducedSession("iterate", case, "s1", minted=False, row={})
+    row = finding("sessions", C.VALUE, produced)
     assert causes.trigger_of(row) == Trigger("iterate", case)
+    # As a report or a reproducer holds it: its JSON form.
+    as_read = finding("sessions", C.VALUE, produced.to_json())
+    assert causes.trigger_of(as_read) == Trigger("iterate", case)
+    # Not a produced session (a hand-edited file): nowhere to replay it.
+    assert causes.trigger_of(finding("sessions", C.VALUE, {"origin": "iterate"})) is None
     live = finding("iterate", C.VALUE, case)
     grouped = causes.group([row, live], shows((live, (row,))))
     assert len(grouped) == 1 and grouped[0].trigger.suite == "iterate"

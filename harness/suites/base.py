@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from hypothesis import strategies as st
 
-from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation
+from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation, as_json
 from harness.suites.registry import Kind
 from harness.targets.probe import ProbeEncoding
 
@@ -33,12 +33,14 @@ Compare = Callable[[Observation, Observation], tuple[Difference, ...]]
 
 def case_size(case: JsonValue) -> int:
     """How big a case is, to keep the smallest example of each failure."""
-    return len(case) if isinstance(case, str) else len(json.dumps(case))
+    return len(case) if isinstance(case, str) else len(json.dumps(as_json(case), default=repr))
 
 
 def case_key(case: JsonValue) -> str:
     """A case's identity: equal keys, the same case."""
-    return case if isinstance(case, str) else json.dumps(case, sort_keys=True, default=repr)
+    if isinstance(case, str):
+        return case
+    return json.dumps(as_json(case), sort_keys=True, default=repr)
 
 
 @dataclass(frozen=True, kw_only=True)

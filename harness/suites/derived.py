@@ -19,6 +19,7 @@ from harness.mock_llm import CASE_MARKER_RE
 from harness.model import REFERENCE, Difference, DivergenceClass, JsonValue, Observation, Session
 from harness.suites.base import DerivedSuite
 from harness.suites.common import HOP_FAILED, infra_differences, parsed_body, schema_list
+from harness.suites.produced import ProducedSession
 from harness.targets.http import LogLookup
 from reference_impl.jsonmodel import dumps
 from reference_impl.session import INFRA_ERROR_LIMIT
@@ -35,17 +36,17 @@ class SessionRows(DerivedSuite):
         self.batch_size = 128
         self.free_roots = ("$.artifact",)
 
-    def cases(self, produced: Mapping[str, Sequence[JsonValue]]) -> list[JsonValue]:
-        return [entry for origin in self.depends_on for entry in produced.get(origin, ())]
+    def cases(self, produced: Mapping[str, Sequence[Any]]) -> list[ProducedSession]:
+        return [
+            entry
+            for origin in self.depends_on
+            for entry in produced.get(origin, ())
+            if isinstance(entry, ProducedSession)
+        ]
 
-    def reference(self, execution: JsonValue) -> Observation:
-        assert isinstance(execution, dict)
-        session = Session(
-            str(execution["session"]),
-            minted=bool(execution.get("minted", False)),
-            answers=execution.get("answered") or {},
-        )
-        return Observation(REFERENCE, dumps(execution["row"]), session=session)
+    def reference(self, execution: ProducedSession) -> Observation:
+        session = Session(execution.session, minted=execution.minted, answers=execution.answered)
+        return Observation(REFERENCE, dumps(execution.row), session=session)
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
         return compare_sessions(reference, target)
@@ -53,7 +54,11 @@ class SessionRows(DerivedSuite):
     @staticmethod
     def lookup() -> LogLookup:
         """How a target answers: the rows of its log for the case's session."""
-        return LogLookup(key=lambda case: str(case["session"]), row_key=session_key)
+        return LogLookup(key=_session_of, row_key=session_key)
+
+
+def _session_of(case: ProducedSession) -> str:
+    return case.session
 
 
 def session_key(line: str) -> str | None:

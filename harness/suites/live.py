@@ -56,6 +56,7 @@ from harness.suites.common import (
     schema_list,
     status_differences,
 )
+from harness.suites.produced import ProducedSession
 from harness.targets.http import HttpRequest
 from reference_impl.iterate import (
     FAILED_PREFIX,
@@ -505,7 +506,7 @@ class SessionSuite(LiveSuite):
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
         return compare_iterate(reference, target)
 
-    def produced(self, result: CaseResult) -> JsonValue | None:
+    def produced(self, result: CaseResult) -> ProducedSession | None:
         """The session this case ran, for the ``sessions`` suite: the row the
         reference writes and what each runtime that answered said."""
         session = result.observations[REFERENCE].session
@@ -516,14 +517,14 @@ class SessionSuite(LiveSuite):
             for name, observation in result.observations.items()
             if name != REFERENCE and observation.infra is None
         }
-        return {
-            "origin": self.name,
-            "case": result.input,
-            "session": session.id,
-            "minted": session.minted,
-            "row": session.row,
-            "answered": answered,
-        }
+        return ProducedSession(
+            origin=self.name,
+            case=result.input,
+            session=session.id,
+            minted=session.minted,
+            row=session.row,
+            answered=answered,
+        )
 
 
 def _replies(script: JsonValue) -> list[Reply]:
@@ -538,7 +539,7 @@ def _replies(script: JsonValue) -> list[Reply]:
     return replies or [Reply(text="")]
 
 
-def _what_it_said(observation: Observation) -> dict[str, JsonValue]:
+def _what_it_said(observation: Observation) -> dict[str, str]:
     if observation.status == 502:
         return {"body502": observation.text or ""}
     try:
