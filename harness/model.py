@@ -465,6 +465,7 @@ class RunSummary:
     expired_waivers: list[str] = field(default_factory=list)  # descriptions
     waivers: list[WaiverUse] = field(default_factory=list)  # every waiver of the file
     config_path: str | None = None
+    config_digest: str | None = None  # runs with one digest are parts of one run
     elapsed_s: float = 0.0
     exit_code: int = 0
     causes: list[Cause] = field(default_factory=list)  # most severe first

@@ -139,6 +139,10 @@ class IterateOutcome:
     body: dict[str, JsonValue] | str  # str: the plain-text 502 body
     record: SessionRecord
     chat_bodies: tuple[dict[str, JsonValue], ...] = field(default=())
+    # Each chat hop's reply text, in full (the last is missing when its hop
+    # failed), and the history as the body has it: what the trace tree shows.
+    replies: tuple[str, ...] = field(default=())
+    history: tuple[JsonValue, ...] = field(default=())
 
 
 @dataclass
@@ -151,6 +155,19 @@ class _Session:
     history: list[JsonValue] = field(default_factory=list)
     attempts: list[SessionAttempt] = field(default_factory=list)
     chat_bodies: list[dict[str, JsonValue]] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+
+    def outcome(
+        self, status: int, body: dict[str, JsonValue] | str, record: SessionRecord
+    ) -> IterateOutcome:
+        return IterateOutcome(
+            status,
+            body,
+            record,
+            tuple(self.chat_bodies),
+            tuple(self.replies),
+            tuple(self.history),
+        )
 
     def note(self, iteration: int, raw: str, status: dict[str, JsonValue]) -> None:
         self.history.append({"iteration": iteration, "raw": cut(raw, RAW_LIMIT), "status": status})
@@ -199,7 +216,8 @@ def iterate(
         except HopError as exc:
             text = f"/v1/chat hop failed at iter {iteration}: {exc.detail}"
             record = infra_error_record(session.context, error=text, duration_ms=elapsed_ms())
-            return IterateOutcome(502, text, record, tuple(session.chat_bodies))
+            return session.outcome(502, text, record)
+        session.replies.append(raw)
         artifact = extract_json(raw)
         if artifact is None:
             session.note(iteration, raw, {"kind": "no_json"})
@@ -253,7 +271,7 @@ def _accepted(
         "history": session.history,
         "trace_id": trace_id,
     }
-    return IterateOutcome(200, body, record, tuple(session.chat_bodies))
+    return session.outcome(200, body, record)
 
 
 def _exhausted(session: _Session, trace_id: str, duration_ms: int) -> IterateOutcome:
@@ -267,7 +285,7 @@ def _exhausted(session: _Session, trace_id: str, duration_ms: int) -> IterateOut
         "history": session.history,
         "trace_id": trace_id,
     }
-    return IterateOutcome(422, body, record, tuple(session.chat_bodies))
+    return session.outcome(422, body, record)
 
 
 def grounded_in_roster(artifact: JsonValue, roster: Container[str]) -> bool | None:

@@ -207,6 +207,7 @@ def as_version_1(path: Path) -> Path:
         "fail_on_flaky",
         "declared_volatile",
         "waivers",
+        "config_digest",
     ):
         del document[key]
     for divergence in document["divergences"]:

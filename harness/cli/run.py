@@ -108,6 +108,12 @@ class ProgressListener:
     default=None,
     help="an unstable path fails the gate (default: yes)",
 )
+@click.option(
+    "--shard",
+    callback=lambda ctx, param, value: _shard(value),
+    metavar="I/N",
+    help="explore part I of N of each suite's budget (parity merge joins the parts)",
+)
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
     config_path: Path | None,
@@ -127,6 +133,7 @@ def run(
     flaky_replays: int | None,
     fail_on_flaky: bool | None,
     fail_on_unstable: bool | None,
+    shard: tuple[int, int] | None,
     debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
@@ -158,6 +165,7 @@ def run(
             flaky_replays=flaky_replays,
             fail_on_flaky=fail_on_flaky,
             fail_on_unstable=fail_on_unstable,
+            shard=shard,
             listeners=(ProgressListener(progress),),
         )
         with progress:
@@ -165,6 +173,15 @@ def run(
         print_summary(summary, paths)
         print_tracebacks(summary, paths, debug=debug)
     sys.exit(summary.exit_code)
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(index), int(count)
 
 
 def build_sample_stacks() -> None:

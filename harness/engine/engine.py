@@ -143,11 +143,28 @@ class Engine:
             self._shutdown(wait=False)
             raise
         self._shutdown(wait=True)
+        summary.declared_volatile = [use.to_json() for use in self.checker.declared]
+        return self._conclude(summary, started)
+
+    def judge(self, summary: RunSummary) -> RunSummary:
+        """A run whose suites ran elsewhere (``parity merge``: the shards):
+        its findings waived, replayed here into causes and judged, exactly
+        as ``run`` does after its suites."""
+        started = time.monotonic()
+        for suite in summary.suites:
+            for finding in suite.findings:
+                self._gate_policy(finding)
+        try:
+            self._attribute(summary)
+        finally:
+            self._shutdown(wait=True)
+        return self._conclude(summary, started, elapsed=summary.elapsed_s)
+
+    def _conclude(self, summary: RunSummary, started: float, *, elapsed: float = 0.0) -> RunSummary:
         if self.waivers is not None:
             summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
             summary.waivers = self.waivers.uses(summary.causes, summary.findings(), self.today)
-        summary.declared_volatile = [use.to_json() for use in self.checker.declared]
-        summary.elapsed_s = time.monotonic() - started
+        summary.elapsed_s = elapsed + time.monotonic() - started
         summary.exit_code = exit_code(summary)
         self.checker.emit(RunFinished(summary.exit_code, summary.elapsed_s))
         return summary

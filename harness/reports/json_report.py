@@ -144,6 +144,7 @@ def build(summary: RunSummary) -> Report:
         "profile": summary.profile,
         "seed": summary.seed,
         "config_path": summary.config_path,
+        "config_digest": summary.config_digest,
         "exit_code": summary.exit_code,
         "elapsed_s": float(summary.elapsed_s),
         "suites": {suite.suite: _suite_json(suite) for suite in summary.suites},
