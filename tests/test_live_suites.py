@@ -5,6 +5,7 @@ and a run against the real stacks joins every session to one row per runtime."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,25 @@ def test_each_execution_is_a_fresh_session() -> None:
     # A reduced case may lose any field; it still makes a (malformed) request.
     odd = suites.instance({"request": "not an object"})
     assert odd.text == '"not an object"' and odd.trace is None
+
+
+@pytest.mark.parametrize(
+    ("replies", "says"),
+    [
+        ([{"fault": "nonsense"}], "replies[0] is not a script entry"),
+        (["ok", {"text": 3}], "replies[1] is not a script entry"),
+        ("one string", "a list of script entries"),
+    ],
+)
+def test_a_script_entry_that_does_not_parse_is_an_error_not_another_session(
+    replies: object, says: str
+) -> None:
+    """A hand-edited reproducer with a broken reply must not replay another
+    session (an empty reply) and let ``parity repro`` call it fixed."""
+    case = {"id": "i1", "request": {"kind": "playbook", "prompt": "p", "provider": "x",
+            "model": "m"}, "replies": replies}  # fmt: skip
+    with pytest.raises(HarnessError, match=re.escape(says)):
+        live().instance(case)
 
 
 # -- comparisons -----------------------------------------------------------------------

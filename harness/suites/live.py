@@ -33,6 +33,7 @@ from typing import Final
 from hypothesis import strategies as st
 
 from harness import compare, volatile
+from harness.errors import HarnessError
 from harness.mock_llm import Reply, ScriptedModel, case_marker
 from harness.model import (
     REFERENCE,
@@ -528,14 +529,19 @@ class SessionSuite(LiveSuite):
 
 
 def _replies(script: JsonValue) -> list[Reply]:
-    """The case's script (a reproducer edited by hand may break an entry: it
-    becomes an empty answer rather than stopping the replay)."""
+    """The case's script. An entry that does not parse (a reproducer edited
+    by hand) is an error naming it: replaying another session instead would
+    let ``parity repro`` say "fixed" of a case it never ran."""
+    if script is None:
+        return [Reply(text="")]
+    if not isinstance(script, list):
+        raise HarnessError(f"a case's replies are a list of script entries, not {script!r:.80}")
     replies = []
-    for entry in script if isinstance(script, list) else []:
+    for index, entry in enumerate(script):
         try:
             replies.append(Reply.from_json(entry))
-        except (ValueError, TypeError):
-            replies.append(Reply(text=""))
+        except (ValueError, TypeError) as exc:
+            raise HarnessError(f"a case's replies[{index}] is not a script entry: {exc}") from exc
     return replies or [Reply(text="")]
 
 
