@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Final
 
 from reference_impl.jsonmodel import JsonError, JsonValue, loads
@@ -20,12 +21,19 @@ _BRACE: Final = re.compile(r"[{}]")
 
 def fenced_candidates(raw: str) -> list[str]:
     """Bodies of the ``` fences, left to right, trimmed as Rust's str::trim."""
-    return [body for _, body in _fences(raw, ignore)]
+    return [fence.candidate for fence in _fences(raw, ignore)]
 
 
-def _fences(raw: str, hit: Hit) -> Iterator[tuple[int, str]]:
-    """(where the fence opens, its trimmed body), lazily: a fence is only
-    looked at once every earlier candidate has been passed over."""
+@dataclass(frozen=True)
+class _Fence:
+    start: int  # where the fence opens
+    body: str  # between the opening line and the closing fence
+    candidate: str  # the body trimmed
+
+
+def _fences(raw: str, hit: Hit) -> Iterator[_Fence]:
+    """The fences, lazily: a fence is only looked at once every earlier
+    candidate has been passed over."""
     position = 0
     while (start := raw.find(FENCE, position)) >= 0:
         after = start + len(FENCE)
@@ -36,32 +44,44 @@ def _fences(raw: str, hit: Hit) -> Iterator[tuple[int, str]]:
         end = raw.find(FENCE, body_start)
         if end < 0:
             hit(Rule.FENCE_UNCLOSED)
+            if hit is not ignore and isinstance(_parsed(rust_trim(raw[body_start:]), ignore), dict):
+                hit(Rule.FENCE_UNCLOSED_OBJECT)
             return  # an unclosed fence ends the fenced scan
-        body = raw[body_start:end]
-        trimmed = rust_trim(body)
         if hit is not ignore:
-            _note_fence(raw, after, newline, body, trimmed, hit)
-        yield start, trimmed
+            _note_opening(raw, after, newline, hit)
+        body = raw[body_start:end]
+        yield _Fence(start, body, rust_trim(body))
         position = end + len(FENCE)
 
 
-_SEPARATORS: Final = "\x1c\x1d\x1e\x1f"
-
-
-def _note_fence(raw: str, after: int, newline: int, body: str, trimmed: str, hit: Hit) -> None:
+def _note_opening(raw: str, after: int, newline: int, hit: Hit) -> None:
     if newline < 0:
         hit(Rule.FENCE_NO_NEWLINE)
     elif newline > after:
         hit(Rule.FENCE_INFO_STRING)
         if 0 <= raw.find(FENCE, after) < newline:
             hit(Rule.FENCE_NEWLINE_PAST_CLOSE)
-    if trimmed != body:
+
+
+_JSON_SPACE: Final = frozenset(" \t\n\r")
+_SEPARATORS: Final = "\x1c\x1d\x1e\x1f"
+
+
+def _note_trim(fence: _Fence, parsed: bool, hit: Hit) -> None:
+    """The trimming rules that decided whether the candidate parses."""
+    body, candidate = fence.body, fence.candidate
+    if parsed and candidate != body:
         hit(Rule.FENCE_TRIMMED_BODY)
         left, right = len(body) - len(body.lstrip(WHITE_SPACE)), len(body.rstrip(WHITE_SPACE))
-        if not (body[:left] + body[right:]).isascii():
-            hit(Rule.FENCE_UNICODE_TRIM)
-    if trimmed and (trimmed[0] in _SEPARATORS or trimmed[-1] in _SEPARATORS):
-        hit(Rule.FENCE_SEPARATOR_KEPT)
+        if set(body[:left] + body[right:]) - _JSON_SPACE:
+            hit(Rule.FENCE_UNICODE_TRIM)  # untrimmed, it would not parse
+    if (
+        not parsed
+        and candidate
+        and (candidate[0] in _SEPARATORS or candidate[-1] in _SEPARATORS)
+        and _parsed(candidate.strip(), ignore) is not _INVALID
+    ):
+        hit(Rule.FENCE_SEPARATOR_KEPT)  # stripped as Python does, it would parse
 
 
 class _Invalid:
@@ -151,13 +171,15 @@ def _note_scan(raw: str, first: int | None, stop: int, hit: Hit) -> None:
 def extract_json(raw: str, hit: Hit = ignore) -> dict[str, Any] | None:
     """The first fenced candidate that is an object, else the brace scan's."""
     passed_over = False
-    for start, candidate in _fences(raw, hit):
-        value = _parsed(candidate, hit)
+    for fence in _fences(raw, hit):
+        value = _parsed(fence.candidate, hit)
+        if hit is not ignore:
+            _note_trim(fence, value is not _INVALID, hit)
         if isinstance(value, dict):
             hit(Rule.FENCE_OBJECT)
             if passed_over:
                 hit(Rule.FENCE_LATER_CANDIDATE)
-            if hit is not ignore and "{" in raw[:start]:
+            if hit is not ignore and "{" in raw[: fence.start]:
                 hit(Rule.FENCE_BEFORE_BARE)
             return value
         hit(Rule.FENCE_INVALID if value is _INVALID else Rule.FENCE_NOT_OBJECT)

@@ -57,20 +57,26 @@ class Rule(StrEnum):
     )
     FENCE_TRIMMED_BODY = (
         "extract.fence.trimmed_body",
-        "§1.1 The body is collected with surrounding whitespace trimmed.",
+        "§1.1 The body is collected with surrounding whitespace trimmed (recorded when the "
+        "candidate parses).",
     )
     FENCE_UNICODE_TRIM = (
         "extract.fence.unicode_trim",
-        "§1.1 Trimming strips Unicode White_Space (U+00A0, U+3000, U+0085...), as Rust's "
-        "str::trim.",
+        "§1.1 Trimming strips Unicode White_Space, as Rust's str::trim: U+00A0, U+3000, "
+        "U+0085... around a candidate that only parses so.",
     )
     FENCE_SEPARATOR_KEPT = (
         "extract.fence.separator_kept",
-        "§1.1 Trimming keeps U+001C-U+001F (Python's str.strip() would strip them).",
+        "§1.1 Trimming keeps U+001C-U+001F: a candidate that would parse once Python's "
+        "str.strip() removed them does not.",
     )
     FENCE_UNCLOSED = (
         "extract.fence.unclosed",
         "§1.1 An opening fence with no closing fence ends the fenced scan.",
+    )
+    FENCE_UNCLOSED_OBJECT = (
+        "extract.fence.unclosed_object",
+        "§1.1 The text after an unclosed fence is no candidate, even when it holds an object.",
     )
     FENCE_OBJECT = (
         "extract.fence.object",

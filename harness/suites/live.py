@@ -465,7 +465,7 @@ class Sessions:
             minted=instance.trace is None,
             row=outcome.record.to_dict(),
         )
-        text = outcome.body if isinstance(outcome.body, str) else dumps(outcome.body)
+        text = outcome.body if isinstance(outcome.body, str) else dumps(outcome.body, hit)
         return Observation(REFERENCE, text, status=outcome.status, session=session)
 
     def _fault_after(self, script: Sequence[Reply], calls: int) -> bool:
