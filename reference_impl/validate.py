@@ -238,7 +238,7 @@ def validate_text(text: str, roster: Roster, hit: Hit = ignore) -> ValidateOutco
         request = loads(text, hit)
     except JsonError:
         hit(Rule.VALIDATE_NOT_JSON)
-        request = None
+        return validate(None, roster)  # not JSON: not an object either, said once
     return validate(request, roster, hit)
 
 
