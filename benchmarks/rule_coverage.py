@@ -11,8 +11,8 @@ sessions run the reference loop over the scripted model, as
 produced. No target is needed.
 
     python benchmarks/rule_coverage.py [--seeds 1,2,3,4,5] [--budget 400]
-        [--suites extract_json,...] [--strategies-at REV] [--save NAME]
-        [--compare BEFORE AFTER]
+        [--suites extract_json,...] [--strategies-at REV] [--batch-sizes NAME=N,...]
+        [--save NAME] [--compare BEFORE AFTER]
 
 ``--strategies-at REV`` draws with ``harness/strategies`` as of a git
 revision (the rules and the reference stay the working tree's);
@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -156,8 +156,11 @@ def suites_of_a_run() -> dict[str, Suite]:
     return {**PROBE_SUITES, **live.suites}
 
 
-def measure(at: int, budget: int, names: Sequence[str]) -> Measured:
-    """The rules each suite of ``names`` exercises with seed ``at``."""
+def measure(
+    at: int, budget: int, names: Sequence[str], batches: Mapping[str, int] | None = None
+) -> Measured:
+    """The rules each suite of ``names`` exercises with seed ``at`` (``batches``:
+    a suite's batch size instead of its own)."""
     suites = suites_of_a_run()
     result = Measured(at)
     produced: list[Any] = []
@@ -168,12 +171,13 @@ def measure(at: int, budget: int, names: Sequence[str]) -> Measured:
             for entry in produced:
                 result.coverage.add(name, coverage.exercised(suite, entry)[1])
         else:
-            produced += _explore(suite, budget, at, result.coverage)
+            batch = (batches or {}).get(name, suite.batch_size)
+            produced += _explore(suite, budget, at, result.coverage, batch)
         result.seconds[name] = time.perf_counter() - start
     return result
 
 
-def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage) -> list[Any]:
+def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage, batch: int) -> list[Any]:
     assert not isinstance(suite, SessionRows)
     generated: GeneratedSuite = suite  # type: ignore[assignment]
     produced: list[Any] = []
@@ -190,7 +194,7 @@ def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage) -> li
                          "row": session.row}
                     )  # fmt: skip
 
-    draw_like_the_engine(generated.strategy, budget, generated.batch_size, at, check)
+    draw_like_the_engine(generated.strategy, budget, batch, at, check)
     return produced
 
 
@@ -198,13 +202,17 @@ def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage) -> li
 
 
 def measure_in_fresh_interpreters(
-    seeds: Sequence[int], budget: int, names: Sequence[str], strategies_at: str | None = None
+    seeds: Sequence[int],
+    budget: int,
+    names: Sequence[str],
+    strategies_at: str | None = None,
+    batches: str = "",
 ) -> list[dict[str, Any]]:
     out = []
     env = {**os.environ, STRATEGIES_AT: strategies_at or ""}
     for at in seeds:
         argv = [sys.executable, __file__, "--one", str(at), "--budget", str(budget)]
-        argv += ["--suites", ",".join(names)]
+        argv += ["--suites", ",".join(names), "--batch-sizes", batches]
         done = subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
         out.append(json.loads(done.stdout))
         print(f"seed {at}: done", file=sys.stderr)
@@ -259,23 +267,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--save", help="write benchmarks/results/rule_coverage_NAME.json")
     parser.add_argument("--strategies-at", help="harness/strategies as of this git revision")
+    parser.add_argument(
+        "--batch-sizes", default="", help="NAME=N,...: a suite's batch size instead of its own"
+    )
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args(argv)
     names = args.suites.split(",")
+    batches = {
+        name: int(size)
+        for name, _, size in (item.partition("=") for item in args.batch_sizes.split(",") if item)
+    }
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.budget, names).to_json()))
+        print(json.dumps(measure(args.one, args.budget, names, batches).to_json()))
         return 0
     if args.compare:
         before, after = (_load(name) for name in args.compare)
         print(compare(before["runs"], after["runs"]))
         return 0
     seeds = [int(s) for s in args.seeds.split(",")]
-    runs = measure_in_fresh_interpreters(seeds, args.budget, names, args.strategies_at)
+    runs = measure_in_fresh_interpreters(
+        seeds, args.budget, names, args.strategies_at, args.batch_sizes
+    )
     print(table(runs))
     if args.save:
         saved = {
             "budget": args.budget,
             "strategies_at": args.strategies_at or "working tree",
+            "batch_sizes": batches,
             "load": os.getloadavg(),
             "runs": runs,
         }

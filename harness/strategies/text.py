@@ -380,9 +380,14 @@ _CORNER_TOKENS: Final = {
 # ```{...}```: no info string and, the output on one line, no newline.
 _CORNER_FENCES: Final[dict[str, tuple[str, str, str]]] = {"bare_fence": ("", "", "```")}
 _CORNER_PADS: Final[dict[str, str]] = {"separator_pad": "\u001c", "unicode_pad": "\u3000"}
+_BARE: Final = '{"bare": 1} '  # a bare object a fenced one wins over
 _CORNER_LEADS: Final = {
     "later_fence": "```\n[1]\n```\n",  # a fenced candidate passed over
-    "bare_first": '{"bare": 1} ',  # a bare object the fence wins over
+    "bare_first": _BARE,
+    # Padding decides whether the fenced object is a candidate at all; the
+    # bare object before it makes that show (else the scan finds the same).
+    "separator_pad": _BARE,
+    "unicode_pad": _BARE,
 }
 _FENCE_CORNERS: Final = frozenset({*_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS})
 # Which JSON run of each layout is the answer when it is an object (None: none).
@@ -395,7 +400,9 @@ _ANSWER_RUN: Final[dict[str, int | None]] = {
 _UNCORRUPTED: Final = {
     ord(char): None for char, token in _JSON_TABLE.items() if token.action in ("raw", "bad")
 }
-_CORNERS: Final = (*_CORNER_TOKENS, *_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS)
+_CORNERS: Final = tuple(
+    dict.fromkeys((*_CORNER_TOKENS, *_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS))
+)
 _CORNER_CHOICES: Final = ("none",) * len(_CORNERS) + _CORNERS
 
 
