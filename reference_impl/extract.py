@@ -44,7 +44,7 @@ def _fences(raw: str, hit: Hit) -> Iterator[_Fence]:
         end = raw.find(FENCE, body_start)
         if end < 0:
             hit(Rule.FENCE_UNCLOSED)
-            if hit is not ignore and isinstance(_parsed(rust_trim(raw[body_start:]), ignore), dict):
+            if hit is not ignore and _is_object(rust_trim(raw[body_start:])):
                 hit(Rule.FENCE_UNCLOSED_OBJECT)
             return  # an unclosed fence ends the fenced scan
         if hit is not ignore:
@@ -89,6 +89,10 @@ class _Invalid:
 
 
 _INVALID: Final = _Invalid()
+
+
+def _is_object(text: str) -> bool:
+    return text[:1] == "{" and text[-1:] == "}" and isinstance(_parsed(text, ignore), dict)
 
 
 def _parsed(text: str, hit: Hit) -> JsonValue | _Invalid:
@@ -159,13 +163,15 @@ _STRING_LITERAL: Final = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 def _note_scan(raw: str, first: int | None, stop: int, hit: Hit) -> None:
     if first is None:
         return
-    if stop < len(raw) and "{" in raw[stop:]:
+    if raw.find("{", stop) >= 0:
         hit(Rule.SCAN_FIRST_WINS)
-    for literal in _STRING_LITERAL.finditer(raw, first, stop):
-        text = literal.group(0)
-        if "{" in text or "}" in text:
-            hit(Rule.SCAN_BRACE_IN_STRING)
-            return
+    region = raw[first:stop]
+    if '"' not in region:
+        return
+    # Fewer braces once the string literals are gone: some were inside one.
+    outside = _STRING_LITERAL.sub("", region)
+    if outside.count("{") + outside.count("}") < region.count("{") + region.count("}"):
+        hit(Rule.SCAN_BRACE_IN_STRING)
 
 
 def extract_json(raw: str, hit: Hit = ignore) -> dict[str, Any] | None:

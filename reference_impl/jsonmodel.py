@@ -251,10 +251,10 @@ class _Noted:
         merged = dict(pairs)
         if len(merged) < len(pairs):
             self.found.append(Rule.OBJECT_DUPLICATE_KEY)
-        ordered = sorted(merged.items())
-        if any(key != written for (key, _), written in zip(ordered, merged, strict=True)):
+        ordered = dict(sorted(merged.items()))
+        if list(ordered) != list(merged):
             self.found.append(Rule.OBJECT_KEYS_SORTED)
-        return dict(ordered)
+        return ordered
 
     def _checked_object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         _check_pairs(pairs)
@@ -307,7 +307,7 @@ def dumps(value: JsonValue, hit: Hit = ignore) -> str:
 
 # What an encoder other than serde_json's may escape: non-ASCII, and the
 # characters Go's encoding/json escapes for HTML.
-_ESCAPABLE: Final = re.compile(r"[^\x00-\x7f]|[<>&]")
+_ESCAPABLE: Final = re.compile("[<>&\u0080-\U0010ffff]")
 _STRING_TOKEN: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
 # How format_float writes a double in exponent form, and an integral one.
 _FLOAT_EXPONENT: Final = re.compile(r"\de[+-]\d")
@@ -320,12 +320,16 @@ def _note_written(text: str, hit: Hit) -> None:
     doubles hold a decimal point or an exponent)."""
     if _ESCAPABLE.search(text):
         hit(Rule.WRITE_STRING_UNESCAPED)
-    if "." not in text and "e" not in text:
+    # Substring tests first (most answers have no double; a string may only
+    # look like one, so a match is checked again without the strings).
+    exponent = ("e+" in text or "e-" in text) and _FLOAT_EXPONENT.search(text)
+    integral = ".0" in text and _FLOAT_INTEGRAL.search(text)
+    if not exponent and not integral:
         return
     bare = _STRING_TOKEN.sub("", text) if '"' in text else text
-    if _FLOAT_EXPONENT.search(bare):
+    if exponent and _FLOAT_EXPONENT.search(bare):
         hit(Rule.WRITE_FLOAT_EXPONENT)
-    if _FLOAT_INTEGRAL.search(bare):
+    if integral and _FLOAT_INTEGRAL.search(bare):
         hit(Rule.WRITE_FLOAT_INTEGRAL)
 
 
