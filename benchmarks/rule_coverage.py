@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings, target
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
@@ -73,7 +73,7 @@ def _strategies_from(revision: str) -> None:
 if os.environ.get(STRATEGIES_AT):
     _strategies_from(os.environ[STRATEGIES_AT])
 
-from harness import coverage, defaults  # noqa: E402
+from harness import coverage, defaults, steering  # noqa: E402
 from harness.mock_llm import ScriptedModel  # noqa: E402
 from harness.suites import registry  # noqa: E402
 from harness.suites.base import GeneratedSuite, Suite  # noqa: E402
@@ -97,13 +97,22 @@ def draw_like_the_engine(
     budget: int,
     batch: int,
     at: int,
-    each_batch: Callable[[list[Any]], None] | None = None,
+    each_batch: Callable[[list[Any]], float | None] | None = None,
+    *,
+    steer: bool = False,
+    across: bool = False,
 ) -> list[Any]:
     """``budget`` distinct cases as the engine's exploration draws them with
     seed ``at``: one Hypothesis example per batch of up to ``batch`` distinct
     cases, phases generate only, no database. ``each_batch`` is called inside
-    the example with its cases (where the engine checks them)."""
+    the example with its cases (where the engine checks them).
+
+    Two variants for ``benchmarks/steering.py``: ``steer`` hands the score
+    ``each_batch`` returns to ``hypothesis.target()`` (and adds the target
+    phase); ``across`` keeps a case out of a batch when an earlier batch had
+    it (the engine dedupes within a batch only)."""
     cases: list[Any] = []
+    seen: set[str] = set()
 
     def test(data: st.DataObject) -> None:
         conjecture = current_build_context().data
@@ -115,20 +124,26 @@ def draw_like_the_engine(
             key = case if isinstance(case, str) else json.dumps(case, sort_keys=True)
             repeats = repeats + 1 if key in distinct else 0
             distinct.setdefault(key, case)
-        drawn = list(distinct.values())[: budget - len(cases)]
-        if not drawn:
+        # What is drawn depends on the choices alone (else Hypothesis calls
+        # the test flaky); which of them are checked may depend on the run.
+        fresh = [case for key, case in distinct.items() if not (across and key in seen)]
+        seen.update(distinct)
+        drawn = fresh[: budget - len(cases)]
+        if not drawn and len(cases) >= budget:
             raise _Enough
         cases.extend(drawn)
-        if each_batch is not None:
-            each_batch(drawn)
+        score = each_batch(drawn) if each_batch is not None and drawn else None
+        if steer and score is not None:
+            target(score, label=steering.LABEL)
 
     test.__name__ = "rule_coverage"
+    phases = (Phase.generate, Phase.target) if steer else (Phase.generate,)
     wrapped = settings(
         max_examples=2 * max(1, math.ceil(budget / batch)) + 4,
         database=None,
         deadline=None,
         derandomize=False,
-        phases=(Phase.generate,),
+        phases=phases,
         verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck),
     )(seed(at)(given(st.data())(test)))

@@ -381,12 +381,12 @@ _CORNER_TOKENS: Final = {
 _CORNER_FENCES: Final[dict[str, tuple[str, str, str]]] = {"bare_fence": ("", "", "```")}
 _CORNER_PADS: Final[dict[str, str]] = {"separator_pad": "\u001c", "unicode_pad": "\u3000"}
 _BARE: Final = '{"bare": 1} '  # a bare object a fenced one wins over
+# Whether a fenced object is the answer only shows when the scan would answer
+# something else: each of these corners puts a bare object first.
 _CORNER_LEADS: Final = {
-    "later_fence": "```\n[1]\n```\n",  # a fenced candidate passed over
+    "later_fence": _BARE + "```\n[1]\n```\n",  # a fenced candidate passed over
     "bare_first": _BARE,
-    # Padding decides whether the fenced object is a candidate at all; the
-    # bare object before it makes that show (else the scan finds the same).
-    "separator_pad": _BARE,
+    "separator_pad": _BARE,  # padding decides whether the fence is a candidate
     "unicode_pad": _BARE,
 }
 _FENCE_CORNERS: Final = frozenset({*_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS})
