@@ -138,6 +138,26 @@ MUTATIONS: Final = {
         suites=("validate",),
         max_examples=QUICK,
     ),
+    # docs/decisions.md §1 fill step 10: fills in order, then each one's city,
+    # state, role (validate.order.fill_before_field).
+    "rust-consistency-last-fill-first": Mutation(
+        stack="rust",
+        file="src/validate.rs",
+        before="    for (i, worker) in workers.iter().enumerate() {\n",
+        after="    for (i, worker) in workers.iter().enumerate().rev() {\n",
+        suites=("validate",),
+        max_examples=QUICK,
+    ),
+    # docs/decisions.md §1 playbook step 3: steps must be an array
+    # (validate.playbook.steps_not_array).
+    "go-steps-not-an-array-unchecked": Mutation(
+        stack="go",
+        file="internal/validator/validate.go",
+        before='\tsteps, ok := art["steps"].([]any)\n',
+        after='\tsteps, _ := art["steps"].([]any)\n',
+        suites=("validate",),
+        max_examples=QUICK,
+    ),
     # docs/decisions.md §1 fill step 11: each worker is available
     # (validate.fill.unavailable).
     "go-availability-unchecked": Mutation(
