@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,17 +33,8 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness.stacks import Stacks, StackSpec, default_specs, free_port  # noqa: E402
-from harness.suites import registry  # noqa: E402
-from tests.test_mutations import (  # noqa: E402
-    MUTATIONS,
-    ROSTER,
-    UPSTREAM_TIMEOUT_MS,
-    Mutation,
-    mutated_stack,
-    probe_programs,
-    write_config,
-)
+from harness.stacks import default_specs  # noqa: E402
+from tests.test_mutations import MUTATIONS, Mutation, deployment, mutated_stack  # noqa: E402
 
 RARE: Final = (
     "rust-first-fence-only",
@@ -71,32 +62,6 @@ def unpack(revision: str, into: Path) -> Path:
         with tarfile.open(fileobj=tar) as opened:
             opened.extractall(into, filter="data")
     return into
-
-
-@contextmanager
-def deployment(
-    folder: Path, specs: dict[str, StackSpec], suites: tuple[str, ...]
-) -> Iterator[Path]:
-    """A parity.toml for ``specs``: their probe programs, and their services
-    started behind ports for the scripted model when a suite needs them."""
-    (folder / "sessions").mkdir(parents=True, exist_ok=True)
-    probes = {name: probe_programs(spec, suites) for name, spec in specs.items()}
-    if not set(suites) & set(registry.SERVICE):
-        yield write_config(folder, None, None, probes)
-        return
-    ports = {name: free_port() for name in specs}
-    with Stacks(folder / "stacks") as running:
-        urls = {
-            name: running.start(
-                spec,
-                upstream_url=f"http://127.0.0.1:{ports[name]}",
-                roster=ROSTER,
-                session_log=folder / "sessions" / f"{name}.jsonl",
-                upstream_timeout_ms=UPSTREAM_TIMEOUT_MS,
-            ).url
-            for name, spec in specs.items()
-        }
-        yield write_config(folder, urls, ports, probes)
 
 
 def parity(root: Path, config: Path, suites: tuple[str, ...], seed: int, report: Path,
