@@ -6,6 +6,7 @@ a scripted model in the harness, against live services, or in unit tests.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Final
 
 from reference_impl.extract import extract_json
 from reference_impl.jsonmodel import JsonValue, dumps, loads
+from reference_impl.rules import Hit, Rule, ignore
 from reference_impl.session import (
     SessionAttempt,
     SessionContext,
@@ -20,6 +22,7 @@ from reference_impl.session import (
     accepted_record,
     exhausted_record,
     infra_error_record,
+    note_row,
 )
 from reference_impl.text import cut
 
@@ -188,8 +191,40 @@ def iterate(
     roster: Container[str],
     daemon: str = "reference",
     clock: Callable[[], float] = time.monotonic,
+    hit: Hit = ignore,
 ) -> IterateOutcome:
-    """Run one iterate session; the outcome carries status, body and session row."""
+    """Run one iterate session; the outcome carries status, body and session row.
+    ``hit`` hears the rules the session went through (the validate hop is the
+    caller's: it hears the validator's rules if the caller passes them on)."""
+    outcome = _loop(request, trace_id, generate, validate, roster, daemon, clock, hit)
+    note_row(outcome.record.to_dict(), hit, prompt=request.prompt)
+    return outcome
+
+
+def _note_request(request: IterateRequest, hit: Hit) -> None:
+    if request.max_iterations is None:
+        hit(Rule.MAX_ITERATIONS_DEFAULT)
+    elif request.max_iterations < 1:
+        hit(Rule.MAX_ITERATIONS_CLAMPED)
+    if request.temperature is None or request.max_tokens is None:
+        hit(Rule.SAMPLING_DEFAULT)
+    if type(request.temperature) is int:
+        hit(Rule.TEMPERATURE_INTEGER)
+    if request.system is not None:
+        hit(Rule.SYSTEM_MESSAGE if request.system else Rule.SYSTEM_EMPTY)
+
+
+def _loop(
+    request: IterateRequest,
+    trace_id: str,
+    generate: Generate,
+    validate: Validate,
+    roster: Container[str],
+    daemon: str,
+    clock: Callable[[], float],
+    hit: Hit,
+) -> IterateOutcome:
+    _note_request(request, hit)
     session = _Session(
         request=request,
         context=SessionContext(
@@ -209,27 +244,50 @@ def iterate(
         return max(0, int((clock() - session.started) * 1000))
 
     for iteration in range(request.effective_max_iterations):
+        if iteration >= 2:
+            hit(Rule.RETRY_FROM_ORIGINAL)
         chat = request.chat_body(prompt)
         session.chat_bodies.append(chat)
         try:
             raw = generate(chat)
         except HopError as exc:
+            hit(Rule.HOP_FAILED_FIRST if iteration == 0 else Rule.HOP_FAILED_LATER)
             text = f"/v1/chat hop failed at iter {iteration}: {exc.detail}"
             record = infra_error_record(session.context, error=text, duration_ms=elapsed_ms())
             return session.outcome(502, text, record)
         session.replies.append(raw)
-        artifact = extract_json(raw)
+        _note_raw(raw, hit)
+        artifact = extract_json(raw, hit)
         if artifact is None:
+            hit(Rule.REPLY_NO_JSON)
             session.note(iteration, raw, {"kind": "no_json"})
             prompt = retry_prompt_after_no_json(request.prompt)
             continue
         verdict, detail = _validate(validate, request, artifact)
         if verdict == "accepted":
+            hit(Rule.ACCEPTED_FIRST if iteration == 0 else Rule.ACCEPTED_AFTER_RETRY)
             session.note(iteration, raw, {"kind": "accepted"})
             return _accepted(session, artifact, detail, trace_id, roster, elapsed_ms())
+        hit(Rule.VALIDATION_FAILED)
+        if hit is not ignore and _NOT_AS_IS.search(str(detail)):
+            hit(Rule.ERROR_UNESCAPED)
         session.note(iteration, raw, {"kind": "validation_failed", "error": detail})
         prompt = retry_prompt_after_failure(request.prompt, str(detail))
+    hit(Rule.EXHAUSTED)
     return _exhausted(session, trace_id, elapsed_ms())
+
+
+# What another encoder may escape: non-ASCII, and Go's HTML characters.
+_NOT_AS_IS: Final = re.compile(r"[^\x00-\x7f]|[<>&]")
+
+
+def _note_raw(raw: str, hit: Hit) -> None:
+    if not raw:
+        hit(Rule.REPLY_EMPTY)
+    if len(raw) > RAW_LIMIT:
+        hit(Rule.RAW_TRUNCATED)
+        if not raw[RAW_LIMIT - 1 : RAW_LIMIT + 1].isascii():
+            hit(Rule.RAW_TRUNCATED_NON_ASCII)
 
 
 def _validate(

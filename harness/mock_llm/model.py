@@ -17,6 +17,7 @@ from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.script import Fault, JsonValue, Reply, case_marker, find_case_id
 from harness.mock_llm.server import HttpListeners
 from reference_impl.iterate import HopError
+from reference_impl.rules import Hit, Rule, ignore
 
 if TYPE_CHECKING:
     from harness.mock_llm.record import Recorder
@@ -183,20 +184,25 @@ class ScriptedModel:
     # -- the reference's view --------------------------------------------------
 
     def generator(
-        self, listener: str, *, timeout_s: float
+        self, listener: str, *, timeout_s: float, hit: Hit = ignore
     ) -> Callable[[dict[str, JsonValue]], str]:
         """A ``reference_impl.iterate.Generate`` hop over this model, without HTTP.
 
         It answers what a daemon whose upstream timeout is ``timeout_s`` would
         get: the text, ``""`` without content, and ``HopError`` for every fault
         a daemon turns into a 502 (a delay at or past the timeout included).
+        ``hit`` hears the rule of each fault it answers (``faults.*``).
         """
 
         def generate(chat: dict[str, JsonValue]) -> str:
             body: dict[str, JsonValue] = {k: chat[k] for k in UPSTREAM_FIELDS if k in chat}
-            return reference_answer(self.next_turn(listener, body), timeout_s)
+            return reference_answer(self.next_turn(listener, body), timeout_s, hit)
 
         return generate
+
+    def reply_at(self, script: Sequence[Reply], index: int) -> Reply | None:
+        """The reply the ``index``-th call of a case scripted with ``script`` gets."""
+        return self._pick(tuple(script), index) if script else self.default
 
     # -- serving ---------------------------------------------------------------
 
@@ -252,16 +258,41 @@ _HOP_ERRORS: Final = {
 }
 
 
-def reference_answer(turn: Turn, timeout_s: float) -> str:
-    """What a daemon's upstream hop makes of a turn (``HopError`` for a 502)."""
+def reference_answer(turn: Turn, timeout_s: float, hit: Hit = ignore) -> str:
+    """What a daemon's upstream hop makes of a turn (``HopError`` for a 502);
+    ``hit`` hears the fault's rule."""
     if turn.refusal is not None or turn.reply is None:
         status = turn.refusal[0] if turn.refusal else 500
         raise HopError(f"upstream returned {status}")
     reply = turn.reply
     if reply.fault is Fault.HANG or reply.delay_s >= timeout_s:
+        hit(Rule.FAULT_HANG)
         raise HopError(f"upstream timed out after {int(timeout_s * 1000)} ms")
+    if reply.fault is not None:
+        hit(FAULT_RULES[reply.fault])
+    elif reply.delay_s > 0:
+        hit(Rule.FAULT_SLOW)
     if reply.fault in _HOP_ERRORS:
         raise HopError(_HOP_ERRORS[reply.fault])
-    if reply.fault is Fault.NO_CONTENT or reply.text is None:
+    if reply.fault is Fault.NO_CONTENT:
+        return ""
+    if reply.text is None:
+        hit(Rule.FAULT_NULL_CONTENT)
         return ""
     return reply.text
+
+
+# The faults a daemon turns into a failed hop (a 502).
+HOP_FAULTS: Final = frozenset({*_HOP_ERRORS, Fault.HANG})
+# Each fault's rule.
+FAULT_RULES: Final = {
+    Fault.HTTP_500: Rule.FAULT_HTTP_500,
+    Fault.HTTP_429: Rule.FAULT_HTTP_429,
+    Fault.HANG: Rule.FAULT_HANG,
+    Fault.DROP: Rule.FAULT_DROP,
+    Fault.NOT_JSON: Rule.FAULT_NOT_JSON,
+    Fault.SLOW: Rule.FAULT_SLOW,
+    Fault.NO_CONTENT: Rule.FAULT_NO_CONTENT,
+    Fault.CUT_STREAM: Rule.FAULT_CUT_STREAM,
+    Fault.MALFORMED_CHUNK: Rule.FAULT_MALFORMED_CHUNK,
+}
