@@ -80,6 +80,7 @@ from harness.suites.base import GeneratedSuite, Suite  # noqa: E402
 from harness.suites.catalog import PROBE_SUITES, LiveSuites  # noqa: E402
 from harness.suites.derived import SessionRows  # noqa: E402
 from harness.suites.live import SessionSuite  # noqa: E402
+from harness.suites.produced import ProducedSession  # noqa: E402
 from reference_impl.roster import load_roster  # noqa: E402
 
 RESULTS: Final = ROOT / "benchmarks" / "results"
@@ -205,8 +206,10 @@ def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage, batch
                 session = observation.session
                 if isinstance(generated, SessionSuite) and session and session.row:
                     produced.append(
-                        {"case": case, "session": session.id, "minted": session.minted,
-                         "row": session.row}
+                        ProducedSession(
+                            generated.name, case, session.id, minted=session.minted,
+                            row=session.row,
+                        )
                     )  # fmt: skip
 
     draw_like_the_engine(generated.strategy, budget, batch, at, check)

@@ -142,7 +142,7 @@ MUTATIONS: Final = {
         max_examples=QUICK,
         # The fenced object against the bare one before it: a key missing, and
         # one null against absent (their minimal cases do not show each other).
-        causes=2,
+        causes=(2,),
     ),
     # docs/decisions.md §1 request envelope 3: a context absent is null
     # (validate.body.absent_as_null).
@@ -156,7 +156,7 @@ MUTATIONS: Final = {
         max_examples=QUICK,
         # An email whose artifact passes for its context is accepted (status);
         # a fill's context then lacks its target_count (value of the message).
-        causes=2,
+        causes=(2,),
     ),
     # docs/decisions.md §1: 2.0 is not an integer (validate.fill.target_count_float).
     "rust-fractional-target-count": Mutation(

@@ -26,6 +26,7 @@ from harness.strategies import (
 )
 from harness.suites.catalog import PROBE_SUITES, LiveSuites
 from harness.suites.live import SessionSuite
+from harness.suites.produced import ProducedSession
 from reference_impl.probes import answer_extract_json, answer_session_log
 from reference_impl.roster import load_roster
 from reference_impl.rules import RULES, Rule
@@ -52,8 +53,9 @@ def exercised(suite: str, given_: Any) -> frozenset[str]:
         observation, rules = coverage.exercised(session_suite, instance)
     if suite == "sessions":
         assert observation.session is not None
-        entry = {"case": given_, "session": observation.session.id,
-                 "minted": observation.session.minted, "row": observation.session.row}  # fmt: skip
+        entry = ProducedSession("iterate", given_, observation.session.id,
+                                minted=observation.session.minted,
+                                row=observation.session.row)  # fmt: skip
         return coverage.exercised(suites.suites["sessions"], entry)[1]
     return rules
 
