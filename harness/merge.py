@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import schema_store
+from harness.coverage import SuiteCoverage
 from harness.errors import HarnessError
 from harness.model import Finding, RunSummary, SuiteSummary
 from harness.reports import read
@@ -101,6 +102,7 @@ def summary_of(shards: Sequence[Shard]) -> RunSummary:
         elapsed_s=max(float(shard.document["elapsed_s"]) for shard in shards),
     )
     summary.config_digest = first.get("config_digest")
+    summary.min_rule_cases = first.get("min_rule_cases")
     for name in first["suites"]:
         summary.suites.append(_suite(name, shards))
     return summary
@@ -116,23 +118,32 @@ def _suite(name: str, shards: Sequence[Shard]) -> SuiteSummary:
         explored=sum(p["explored"] for p in parts),
         aa_pairs=sum(p["aa_pairs"] for p in parts),
         settled=sum(p["settled"] for p in parts),
+        steered=sum(p["steered"] for p in parts),
+        coverage=_coverage(name, parts),
         elapsed_s=max(float(p["elapsed_s"]) for p in parts),
         out_of_time=any(p.get("out_of_time") for p in parts),
         stop_reason=reasons[0] if reasons else "completed",
     )
     suite.traceback = next((p["traceback"] for p in parts if p.get("traceback")), None)
-    suite.findings = _united(
-        [
-            item
-            for shard in shards
-            for item in shard.document["divergences"]
-            if item["suite"] == name
-        ]
-    )
-    suite.errors = _united(
-        [item for shard in shards for item in shard.document["errors"] if item["suite"] == name]
-    )
+    suite.findings = _united(_items(shards, "divergences", name))
+    suite.errors = _united(_items(shards, "errors", name))
     return suite
+
+
+def _items(shards: Sequence[Shard], key: str, suite: str) -> list[dict[str, Any]]:
+    return [item for shard in shards for item in shard.document[key] if item["suite"] == suite]
+
+
+def _coverage(name: str, parts: Sequence[dict[str, Any]]) -> SuiteCoverage | None:
+    """The shards' rule counts added up."""
+    tallies = [SuiteCoverage.from_json(p["coverage"]) for p in parts if p.get("coverage")]
+    if not tallies:
+        return None
+    merged = SuiteCoverage(name, tallies[0].declared)
+    for tally in tallies:
+        merged.cases += tally.cases
+        merged.counts.update(tally.counts)
+    return merged
 
 
 def _united(items: list[dict[str, Any]]) -> list[Finding]:

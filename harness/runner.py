@@ -88,6 +88,7 @@ class RunOptions:
     fail_on_flaky: bool | None = None
     fail_on_unstable: bool | None = None
     shard: tuple[int, int] | None = None
+    min_rule_cases: int | None = None  # [run] min_rule_cases when None
     listeners: Sequence[Listener] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -288,6 +289,9 @@ def engine_settings(config: Config, options: RunOptions) -> EngineSettings:
             gate.fail_on_unstable if options.fail_on_unstable is None else options.fail_on_unstable
         ),
         shard=options.shard,
+        min_rule_cases=(
+            config.run.min_rule_cases if options.min_rule_cases is None else options.min_rule_cases
+        ),
     )
 
 

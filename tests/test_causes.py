@@ -208,12 +208,14 @@ def as_version_1(path: Path) -> Path:
         "declared_volatile",
         "waivers",
         "config_digest",
+        "min_rule_cases",
+        "uncovered",
     ):
         del document[key]
     for divergence in document["divergences"]:
         del divergence["cause"], divergence["exempt"]
     for suite in document["suites"].values():
-        for key in ("explored", "aa_pairs", "settled", "stop_reason"):
+        for key in ("explored", "aa_pairs", "settled", "steered", "coverage", "stop_reason"):
             del suite[key]
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
