@@ -417,18 +417,23 @@ def test_a_configured_deployment_is_driven_through_its_url(built: None, tmp_path
         path = deployment_config(tmp_path, urls, ports, {"rust": "gateway", "go": "validatord"})
         summary, _ = runner.run(config.load(path), runner.RunOptions(max_examples=40, shrink=False))
     by_suite = {suite.suite: suite.cases for suite in summary.suites}
-    assert by_suite == {"validate": 40, "iterate": 40, "faults": 40, "sessions": 80}
+    for suite in summary.suites:
+        if suite.suite != "sessions":
+            # The budget, and past it while a declared rule was still rare.
+            assert suite.explored == 40 and suite.cases == 40 + suite.steered, suite
+    assert by_suite["sessions"] == by_suite["iterate"] + by_suite["faults"]
     seconds = sum(
         suite.aa_pairs + suite.settled for suite in summary.suites if suite.suite != "validate"
     )
     assert [f.failure.message for s in summary.suites for f in s.errors] == []
     assert (tmp_path / "report" / "report.json").is_file()
     rows = [json.loads(r) for r in shared.read_text(encoding="utf-8").rstrip("\n").split("\n")]
-    # One row per session and runtime, in one file: the 80 sessions of the two
+    # One row per session and runtime, in one file: the sessions of the two
     # suites, and those that grouping findings into causes ran again.
     again = sum(suite.replayed for suite in summary.suites if suite.suite in {"iterate", "faults"})
     again += seconds  # the sessions asked a second time (A/A)
-    expected = {"gateway": 80 + again, "validatord": 80 + again}
+    sessions = by_suite["sessions"]
+    expected = {"gateway": sessions + again, "validatord": sessions + again}
     assert Counter(row["daemon"] for row in rows) == expected
     assert len({(row["session_id"], row["daemon"]) for row in rows}) == len(rows)
 
