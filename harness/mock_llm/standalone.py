@@ -13,17 +13,16 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from harness.background import Background
+from harness.http_server import HOST, HandlerErrors, until_signalled
 from harness.mock_llm.model import ScriptedModel
 from harness.mock_llm.record import Recorder, load_cassette
 from harness.mock_llm.script import SMOKE_ARTIFACT, Reply
-from harness.mock_llm.server import HOST
 
 
 class ScriptedModelServer:
@@ -49,6 +48,11 @@ class ScriptedModelServer:
 
     def url(self, name: str) -> str:
         return self.model.url(name)
+
+    @property
+    def handler_errors(self) -> HandlerErrors:
+        """Exceptions raised while answering (each answered 500): a harness bug."""
+        return self.model.handler_errors
 
     def stop(self) -> None:
         """Close every socket and join the thread; safe to call twice."""
@@ -147,17 +151,11 @@ def _announce(port: int) -> None:
 async def _serve_until_signalled(
     model: ScriptedModel, port: int, on_ready: Callable[[int], None] | None
 ) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # Only the main thread may install handlers; elsewhere the caller stops us.
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
     async with model:
         bound = await model.listen("standalone", port)
         if on_ready is not None:
             on_ready(bound)
-        await stop.wait()
+        await until_signalled()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
