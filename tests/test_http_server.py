@@ -296,7 +296,9 @@ def test_a_scripted_model_bug_is_a_500_the_run_can_see(
 
 def test_a_paused_listener_refuses_then_serves_again_on_its_port(served: Served) -> None:
     idle = socket.create_connection(("127.0.0.1", served.port))
+    assert eventually(lambda: served.http.open_connections == 1)
     served.loop.run(served.http.pause, "x", timeout=5)
+    idle.settimeout(5)
     assert idle.recv(1) == b""  # its connections closed too
     idle.close()
     with pytest.raises(ConnectionRefusedError):

@@ -6,7 +6,9 @@ any local process needs. Nobody else in the harness writes HTTP by hand.
 - ``bodies``: JSON that cannot blow the stack, ``Content-Encoding`` within a bound;
 - ``server``: ``HttpListeners`` (named listeners, pause/resume, ``Limits``,
   ``HandlerErrors``), the ``Handler`` protocol and ``Request``;
-- ``signals``: serving until SIGINT/SIGTERM.
+- ``signals``: serving until SIGINT/SIGTERM;
+- ``served``: ``BackgroundServer``, a server object driven from synchronous
+  code on its own background loop.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ READ_SIZE: Final = 64 * 1024
 # A default backlog of 100 refuses bursts of a few hundred simultaneous connects.
 LISTEN_BACKLOG: Final = 1024
 _VERSIONS: Final = (b"1.0", b"1.1")
+# Loop steps from an accepted socket to its connection task running.
+_SETTLE_STEPS: Final = 4
 
 
 @dataclass(frozen=True)
@@ -162,9 +164,11 @@ class HttpListeners:
         """Stop accepting on ``name`` (connects are refused) and close its
         connections; ``resume`` listens on the same port again."""
         listener = self._listeners[name]
-        server, listener.server = listener.server, None
+        server = listener.server
         if server is None:
             return
+        await _stop_accepting([server])
+        listener.server = None
         server.close()
         await _cancel(listener.connections)
         await server.wait_closed()
@@ -175,9 +179,11 @@ class HttpListeners:
             listener.server = await self._start(name, listener.port)
 
     async def close(self) -> None:
-        self._closing = True
-        listeners, self._listeners = list(self._listeners.values()), {}
+        listeners = list(self._listeners.values())
         servers = [listener.server for listener in listeners if listener.server is not None]
+        await _stop_accepting(servers)
+        self._closing = True
+        self._listeners = {}
         for server in servers:
             server.close()
         for listener in listeners:
@@ -204,6 +210,23 @@ class HttpListeners:
                 raise
         finally:
             listener.connections.discard(task)
+
+
+async def _stop_accepting(servers: list[asyncio.Server]) -> None:
+    """Stop accepting, and let the accepts under way become connections (which
+    the caller then closes): asyncio (3.11) leaks, open, a socket accepted just
+    before its server closes, its transport asserting the server serves."""
+    loop = asyncio.get_running_loop()
+    await _settle()  # connects already queued are accepted first
+    for server in servers:
+        for sock in server.sockets:
+            loop.remove_reader(sock.fileno())
+    await _settle()
+
+
+async def _settle() -> None:
+    for _ in range(_SETTLE_STEPS):
+        await asyncio.sleep(0)
 
 
 async def _cancel(tasks: set[asyncio.Task[None]]) -> None:

@@ -10,10 +10,9 @@ harness's synchronous code (as ``ScriptedModelServer`` is for the model).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
 
-from harness.background import Background
 from harness.http_server import HandlerErrors, Limits
+from harness.http_server.served import BackgroundServer
 from harness.langfuse.auth import Credentials
 from harness.langfuse.collector import Collector
 from harness.langfuse.faults import CollectorFault, FaultRule, rule
@@ -21,7 +20,7 @@ from harness.langfuse.observation import Tree
 from harness.langfuse.store import Delivery, TreeCheck, Waited
 
 
-class LangfuseStandIn:
+class LangfuseStandIn(BackgroundServer):
     def __init__(
         self,
         collector: Collector | None = None,
@@ -29,46 +28,18 @@ class LangfuseStandIn:
         limits: Limits | None = None,
         call_timeout_s: float = 10,
     ) -> None:
+        super().__init__("parity-langfuse", call_timeout_s=call_timeout_s)
         self.collector = collector if collector is not None else Collector(limits=limits)
-        self.call_timeout_s = call_timeout_s
-        self._loop = Background("parity-langfuse")
 
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> LangfuseStandIn:
-        self._loop.start()
-        return self
-
-    def stop(self) -> None:
-        """Close every socket and join the thread; safe to call twice."""
-        if not self._loop.running:
-            return
-        try:
-            self._loop.run(self.collector.close, timeout=self.call_timeout_s)
-        finally:
-            self._loop.stop()
-
-    def __enter__(self) -> LangfuseStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    async def _close(self) -> None:
+        await self.collector.close()
 
     # -- listeners ---------------------------------------------------------------------
 
     def add_listener(self, name: str, port: int = 0, credentials: Credentials | None = None) -> int:
         """Listen under a new name (one per runtime); returns the bound port.
         With ``credentials``, only those keys pass; without, any request does."""
-        if not self._loop.running:
-            raise RuntimeError("the Langfuse stand-in is not started")
-        return self._loop.run(
-            self.collector.listen, name, port, credentials, timeout=self.call_timeout_s
-        )
+        return self._call(self.collector.listen, name, port, credentials)
 
     def url(self, name: str) -> str:
         """The base URL a runtime is given as its Langfuse host."""
@@ -124,7 +95,7 @@ class LangfuseStandIn:
         self.set_faults(name, [*self.collector.faults(name), added])
 
     def set_faults(self, name: str, rules: Iterable[FaultRule]) -> None:
-        self._loop.run(self.collector.set_faults, name, list(rules), timeout=self.call_timeout_s)
+        self._call(self.collector.set_faults, name, list(rules))
 
     def clear_faults(self, name: str) -> None:
         self.set_faults(name, [])
