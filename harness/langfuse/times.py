@@ -26,7 +26,10 @@ def parse_iso(text: str) -> str:
     if not _ISO.fullmatch(text):
         raise ValueError(f"{text!r} is not an ISO 8601 date-time with an offset")
     # Python 3.11 takes "Z", and fractions beyond microseconds it cuts.
-    return _canonical(datetime.fromisoformat(text))
+    try:
+        return _canonical(datetime.fromisoformat(text))
+    except OverflowError:  # in UTC, off Python's calendar (year 1 to 9999)
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def from_unix_nanos(nanos: int) -> str | None:
