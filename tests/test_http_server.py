@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.background import Background
 from harness.http_server import (
@@ -306,3 +308,75 @@ def test_a_paused_listener_refuses_then_serves_again_on_its_port(served: Served)
     served.loop.run(served.http.resume, "x", timeout=5)
     with httpx.Client(timeout=5) as client:
         assert client.post(served.url + "/", content=b"back").json() == {"echo": "back"}
+
+
+# -- generated requests ----------------------------------------------------------------
+
+methods = st.sampled_from([b"GET", b"POST", b"HEAD", b"PUT", b"G\x00T", b""])
+paths = st.sampled_from([b"/health", CHAT.encode(), b"/api/chat", b"/v1/models/m", b"*", b"/\xff"])
+header_lines = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                b"Host: x",
+                b"Content-Type: application/json",
+                b"Transfer-Encoding: chunked",
+                b"Expect: 100-continue",
+                b"Connection: close",
+                b" folded",
+                b"No-Colon",
+            ]
+        ),
+        st.builds(lambda n: b"Content-Length: " + n, st.sampled_from([b"0", b"5", b"-1", b"x"])),
+        st.binary(max_size=20),
+    ),
+    max_size=5,
+)
+bodies = st.one_of(
+    st.binary(max_size=64),
+    st.sampled_from([DEEP[:2000] + b"]", b'{"model": "m", "messages": []}', b"0\r\n\r\n"]),
+)
+
+
+@st.composite
+def raw_requests(draw: st.DrawFn) -> bytes:
+    """Mostly well-framed requests (so that the handlers see them), some not."""
+    body = draw(bodies)
+    if draw(st.integers(0, 3)) == 0:  # anything at all in the head
+        version = draw(st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2", b"HTTP/1.1 x"]))
+        line = draw(methods) + b" " + draw(paths) + b" " + version
+        return b"\r\n".join([line, *draw(header_lines)]) + b"\r\n\r\n" + body
+    method = draw(st.sampled_from([b"GET", b"POST", b"HEAD"]))
+    framing = draw(st.sampled_from(["length", "chunked", "short", "none"]))
+    head = [method + b" " + draw(paths) + b" HTTP/1.1", b"Host: x"]
+    if framing == "length":
+        head.append(b"Content-Length: " + str(len(body)).encode())
+    elif framing == "short":  # promises more than it sends: a stall, 408
+        head.append(b"Content-Length: " + str(len(body) + 10).encode())
+    elif framing == "chunked":
+        head.append(b"Transfer-Encoding: chunked")
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+    head.append(b"Connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+@pytest.fixture(scope="module")
+def shared_model() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer(ScriptedModel(limits=FAST)) as srv:
+        srv.add_listener("rust")
+        yield srv
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=raw_requests())
+def test_any_request_gets_an_answer_or_a_clean_close(
+    shared_model: ScriptedModelServer, payload: bytes
+) -> None:
+    bugs = shared_model.handler_errors.count
+    with socket.create_connection(("127.0.0.1", shared_model.model.ports["rust"])) as sock:
+        sock.sendall(payload)
+        answer = closed_within(sock, 5)  # a partial request times out (408), never hangs
+    if answer:
+        assert answer.startswith(b"HTTP/1.1 "), answer[:60]
+        assert not answer.startswith(b"HTTP/1.1 500 "), answer[:200]
+    assert shared_model.handler_errors.count == bugs, shared_model.handler_errors.last_traceback
