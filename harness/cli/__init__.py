@@ -8,6 +8,7 @@ import click
 
 from harness import __version__
 from harness.cli.common import reported_errors
+from harness.cli.langfuse import langfuse
 from harness.cli.merge import merge
 from harness.cli.mock_llm import mock_llm
 from harness.cli.onboarding import doctor, init
@@ -36,6 +37,7 @@ for _command in (
     sessions,
     stacks_group,
     mock_llm,
+    langfuse,
     waive,
     trend,
     init,

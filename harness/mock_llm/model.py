@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
+from harness.http_server import HandlerErrors, HttpListeners, Limits
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.script import Fault, JsonValue, Reply, case_marker, find_case_id
-from harness.mock_llm.server import HttpListeners
 from reference_impl.iterate import HopError
 from reference_impl.rules import Hit, Rule, ignore
 
@@ -50,12 +50,14 @@ class ScriptedModel:
         max_hang_s: float = DEFAULT_MAX_HANG_S,
         models: Sequence[str] = DEFAULT_MODELS,
         recorder: Recorder | None = None,
+        limits: Limits | None = None,
     ) -> None:
         """``default`` answers calls beyond a script (else its last reply repeats);
         ``fallback`` answers unknown or missing case ids (else 404 / 400);
         ``models`` are listed by ``GET /v1/models`` and ``/api/tags`` (with every
         model asked for so far); a ``recorder`` answers every call from a real
-        upstream instead of a script (``record.Recorder``)."""
+        upstream instead of a script (``record.Recorder``); ``limits`` bound what
+        one connection may cost (``http_server.Limits``)."""
         if max_hang_s <= 0:
             raise ValueError(f"max_hang_s must be > 0, got {max_hang_s}")
         self.default = default
@@ -68,7 +70,7 @@ class ScriptedModel:
         self._counters: dict[tuple[str, str], int] = {}
         self._calls: dict[tuple[str, str], list[Call]] = {}
         self._received: dict[str, int] = {}
-        self._http = HttpListeners()
+        self._http = HttpListeners("parity-mock-llm", limits or Limits())
 
     # -- scripts -----------------------------------------------------------
 
@@ -227,6 +229,11 @@ class ScriptedModel:
     def open_connections(self) -> int:
         """Connections currently open on any listener (hanging ones included)."""
         return self._http.open_connections
+
+    @property
+    def handler_errors(self) -> HandlerErrors:
+        """Exceptions raised while answering (each answered 500): a harness bug."""
+        return self._http.errors
 
     async def close(self) -> None:
         """Stop listening and close every connection, hanging ones included."""
