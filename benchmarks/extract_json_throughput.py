@@ -51,6 +51,7 @@ from harness.model import Difference, JsonValue, Observation
 from harness.suites import catalog
 from harness.suites.base import ProbeSuite
 from harness.targets.base import Target
+from reference_impl.rules import Hit
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "extract_json_throughput.md"
@@ -168,10 +169,10 @@ def timed_suite(suite: ProbeSuite, reference: Intervals, comparison: Intervals) 
     """``suite`` with its reference answer (one call per case) and its comparison timed."""
     answer, compare_ = suite.answer, suite.compare
 
-    def timed_answer(case: JsonValue) -> str:
+    def timed_answer(case: JsonValue, hit: Hit) -> str:
         start = time.perf_counter()
         try:
-            return answer(case)
+            return answer(case, hit)
         finally:
             reference.add(start, time.perf_counter())
 

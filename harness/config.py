@@ -67,6 +67,7 @@ class RunConfig:
     regressions: Path | None = None
     database: Path | None = None
     roster: Path | None = None
+    min_rule_cases: int | None = None  # a declared rule fewer cases exercised fails the run
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | Non
     run = RunConfig(
         suites=tuple(raw_run.get("suites", ())),
         profile=raw_run.get("profile"),
+        min_rule_cases=raw_run.get("min_rule_cases"),
         **{
             key: root / raw_run[key]
             for key in ("report_dir", "waivers", "regressions", "database", "roster")

@@ -45,3 +45,8 @@ PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("opena
 SHRINK_SECONDS: Final = 20.0
 AA_RATE: Final = 0.1
 FLAKY_REPLAYS: Final = 3
+
+# Rule coverage (``harness.coverage``): exploration goes on past the budget,
+# by at most a half of it, while a rule its suite declares has been
+# exercised by fewer than this many cases.
+COVERAGE_GOAL: Final = 5

@@ -14,11 +14,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from harness.coverage import SuiteCoverage
 
 JsonValue = Any
 
 REFERENCE: Final = "reference"
+
+
+@runtime_checkable
+class JsonData(Protocol):
+    """A typed value (a typed case) that has a JSON form for reports."""
+
+    def to_json(self) -> dict[str, JsonValue]: ...
+
+
+def as_json(value: JsonValue | JsonData) -> JsonValue:
+    """A case as plain JSON: a typed case by its ``to_json``."""
+    return value.to_json() if isinstance(value, JsonData) else value
 
 
 class DivergenceClass(StrEnum):
@@ -415,6 +430,8 @@ class SuiteSummary:
     explored: int = 0  # of ``cases``, those exploration drew (the rest are replays)
     aa_pairs: int = 0  # cases whose live answers were asked for twice (A/A)
     settled: int = 0  # minimal cases asked again for A/A after shrinking (not in ``cases``)
+    steered: int = 0  # cases explored past the budget while a declared rule was rare
+    coverage: SuiteCoverage | None = None  # the contract's rules its cases exercised
     stop_reason: str = "completed"  # engine.StopReason: why the suite's run ended
 
     @property
@@ -453,6 +470,7 @@ class RunSummary:
     expired_waivers: list[str] = field(default_factory=list)  # descriptions
     waivers: list[WaiverUse] = field(default_factory=list)  # every waiver of the file
     config_path: str | None = None
+    config_digest: str | None = None  # runs with one digest are parts of one run
     elapsed_s: float = 0.0
     exit_code: int = 0
     causes: list[Cause] = field(default_factory=list)  # most severe first
@@ -461,6 +479,8 @@ class RunSummary:
     declared_volatile: list[dict[str, object]] = field(default_factory=list)  # DeclaredUse
     shard: tuple[int, int] | None = None  # (i, n): this run was shard i of n
     fail_on_flaky: bool = False  # a flaky new cause fails the gate too
+    min_rule_cases: int | None = None  # --min-rule-cases
+    uncovered: list[str] = field(default_factory=list)  # rules below it, one line each
 
     def findings(self) -> list[Finding]:
         return [finding for suite in self.suites for finding in suite.findings]

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from harness import __version__, schema_store
 from harness.errors import HarnessError
-from harness.model import Finding, JsonValue
+from harness.model import Finding, JsonValue, as_json
 
 FORMAT: Final = "lakehouse-parity/reproducer"
 VERSION: Final = 1
@@ -44,7 +44,7 @@ def document(finding: Finding, *, shell: Mapping[str, str], seed: int | None) ->
         "fingerprint": failure.fingerprint,
         "message": failure.message,
         "seed": seed,
-        "input": example.input,
+        "input": as_json(example.input),
         "outputs": {name: obs.to_json() for name, obs in example.observations.items()},
         "differences": [
             {"target": name, **difference.to_json()}

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from harness import base_ref, defaults, reports, repro
-from harness.baseline import load_baseline
+from harness.baseline import Baseline, load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.config import load as load_config
@@ -34,7 +36,7 @@ from harness.suites.probe import shell_line
 from harness.targets import ProbeTarget
 from harness.targets.base import Target
 from harness.targets.http import HttpTarget, RuntimeTarget
-from harness.waivers import load_waivers
+from harness.waivers import Waivers, load_waivers
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 
@@ -86,6 +88,7 @@ class RunOptions:
     fail_on_flaky: bool | None = None
     fail_on_unstable: bool | None = None
     shard: tuple[int, int] | None = None
+    min_rule_cases: int | None = None  # [run] min_rule_cases when None
     listeners: Sequence[Listener] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -280,10 +283,27 @@ def engine_settings(config: Config, options: RunOptions) -> EngineSettings:
             gate.fail_on_unstable if options.fail_on_unstable is None else options.fail_on_unstable
         ),
         shard=options.shard,
+        min_rule_cases=(
+            config.run.min_rule_cases if options.min_rule_cases is None else options.min_rule_cases
+        ),
     )
 
 
-def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
+@dataclass
+class Prepared:
+    """A run's inputs, read and checked before anything starts."""
+
+    names: list[str]
+    settings: EngineSettings
+    waivers: Waivers | None
+    regressions: dict[str, list[JsonValue]]
+    baseline: Baseline | None
+    report_dir: Path
+    base: tuple[Config, str] | None
+    digest: str
+
+
+def prepare(config: Config, options: RunOptions) -> Prepared:
     names = choose_suite_names(config, options.suites)
     settings = engine_settings(config, options)
     waivers_path = options.waivers or config.run.waivers
@@ -298,28 +318,94 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
                 regressions[suite] = [*cases, *regressions.get(suite, ())]
     report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
     base = _base_config(config, options)
+    digest = config_digest(config, settings, names, options)
+    return Prepared(names, settings, waivers, regressions, baseline, report_dir, base, digest)
+
+
+def config_digest(
+    config: Config, settings: EngineSettings, names: Sequence[str], options: RunOptions
+) -> str:
+    """What makes runs parts of one run (``parity merge``): the config, the
+    suites, the budget, the seed and the gate's inputs; not the shard, nor
+    where the reports go."""
+    parts = {
+        "config": config.path.read_text(encoding="utf-8") if config.path else "(embedded)",
+        "suites": list(names),
+        "profile": settings.profile,
+        "max_examples": settings.max_examples,
+        "seed": settings.seed,
+        "aa_rate": settings.aa_rate,
+        "flaky_replays": settings.flaky_replays,
+        "baseline": options.baseline.read_text(encoding="utf-8") if options.baseline else None,
+        "base": options.base_ref or (str(options.base_config) if options.base_config else None),
+    }
+    text = json.dumps(parts, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def started(
+    config: Config, prepared: Prepared, listeners: Sequence[Listener] = ()
+) -> Iterator[Engine]:
+    """The run's targets (and the base runtimes) started, and an engine over
+    them; everything stopped on the way out."""
     with contextlib.ExitStack() as stack:
-        env = stack.enter_context(environment(config, names, report_dir))
+        env = stack.enter_context(environment(config, prepared.names, prepared.report_dir))
         runtimes = None
-        if base is not None:
-            base_config, base_name = base
-            base_env = stack.enter_context(environment(base_config, names, report_dir / "base"))
+        if prepared.base is not None:
+            base_config, base_name = prepared.base
+            folder = prepared.report_dir / "base"
+            base_env = stack.enter_context(environment(base_config, prepared.names, folder))
             runtimes = BaseRuntimes(base_env.suites, base_env.targets, base_name)
         engine = Engine(
             suites=env.suites,
             targets=env.targets,
-            settings=settings,
-            waivers=waivers,
-            regressions=regressions,
-            listeners=options.listeners,
-            baseline=baseline,
+            settings=prepared.settings,
+            waivers=prepared.waivers,
+            regressions=prepared.regressions,
+            listeners=listeners,
+            baseline=prepared.baseline,
             base=runtimes,
             declared=config.volatile,
         )
+        try:
+            yield engine
+        finally:
+            engine.close()
+
+
+def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
+    prepared = prepare(config, options)
+    with started(config, prepared, options.listeners) as engine:
         summary = engine.run()
+    return finish(summary, config, prepared)
+
+
+def merge(
+    config: Config, folders: Sequence[Path], options: RunOptions
+) -> tuple[RunSummary, dict[str, Path]]:
+    """The shards' reports as one run (``merge.py``): their findings united,
+    replayed here into causes, waived and gated as a single run's."""
+    from harness import merge as merging
+
+    shards = merging.load_shards(folders)
+    summary = merging.summary_of(shards)
+    names = tuple(suite.suite for suite in summary.suites)
+    prepared = prepare(config, dataclasses.replace(options, suites=names))
+    prepared.digest = summary.config_digest or prepared.digest
+    with started(config, prepared, options.listeners) as engine:
+        engine.judge(summary)
+    return finish(summary, config, prepared)
+
+
+def finish(
+    summary: RunSummary, config: Config, prepared: Prepared
+) -> tuple[RunSummary, dict[str, Path]]:
+    """Reproducers and every report format."""
     summary.config_path = str(config.path) if config.path else None
-    save_reproducers(summary, config, report_dir / "reproducers")
-    return summary, reports.write_all(summary, report_dir)
+    summary.config_digest = prepared.digest
+    save_reproducers(summary, config, prepared.report_dir / "reproducers")
+    return summary, reports.write_all(summary, prepared.report_dir)
 
 
 def _base_config(config: Config, options: RunOptions) -> tuple[Config, str] | None:

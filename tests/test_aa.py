@@ -23,6 +23,7 @@ from harness.model import (
 )
 from harness.suites.base import LiveSuite
 from harness.volatile import Declared
+from reference_impl.rules import Hit, ignore
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = st.fixed_dictionaries({"n": st.integers(0, 1000), "word": st.text("ab", max_size=4)})
@@ -37,7 +38,7 @@ class Echo(LiveSuite):
         self.strategy = CASES
         self.batch_size = 16
 
-    def reference(self, execution: JsonValue) -> Observation:
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
         return Observation(REFERENCE, json.dumps({"n": execution["n"], "id": 7}))
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:

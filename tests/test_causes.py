@@ -28,6 +28,7 @@ from harness.model import (
     Trigger,
 )
 from harness.reports import json_report
+from harness.suites.produced import ProducedSession
 from harness.waivers import parse_waivers
 
 C = DivergenceClass
@@ -96,8 +97,14 @@ def test_a_plain_finding_joins_only_both_ways() -> None:
 
 def test_a_derived_finding_replays_the_case_it_came_from() -> None:
     case = {"id": "i1", "request": {}}
-    row = finding("sessions", C.VALUE, {"origin": "iterate", "case": case, "row": {}})
+    produced = ProducedSession("iterate", case, "s1", minted=False, row={})
+    row = finding("sessions", C.VALUE, produced)
     assert causes.trigger_of(row) == Trigger("iterate", case)
+    # As a report or a reproducer holds it: its JSON form.
+    as_read = finding("sessions", C.VALUE, produced.to_json())
+    assert causes.trigger_of(as_read) == Trigger("iterate", case)
+    # Not a produced session (a hand-edited file): nowhere to replay it.
+    assert causes.trigger_of(finding("sessions", C.VALUE, {"origin": "iterate"})) is None
     live = finding("iterate", C.VALUE, case)
     grouped = causes.group([row, live], shows((live, (row,))))
     assert len(grouped) == 1 and grouped[0].trigger.suite == "iterate"
@@ -200,12 +207,15 @@ def as_version_1(path: Path) -> Path:
         "fail_on_flaky",
         "declared_volatile",
         "waivers",
+        "config_digest",
+        "min_rule_cases",
+        "uncovered",
     ):
         del document[key]
     for divergence in document["divergences"]:
         del divergence["cause"], divergence["exempt"]
     for suite in document["suites"].values():
-        for key in ("explored", "aa_pairs", "settled", "stop_reason"):
+        for key in ("explored", "aa_pairs", "settled", "steered", "coverage", "stop_reason"):
             del suite[key]
     path.write_text(json.dumps(document), encoding="utf-8")
     return path

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -25,13 +26,16 @@ import pytest
 from harness import config, runner
 from harness.model import Cause, DivergenceClass, RunSummary
 from harness.stacks import Stacks, StackSpec, build, default_specs, free_port
+from harness.suites import registry
 
 REPO: Final = Path(__file__).resolve().parents[1]
 ROSTER: Final = REPO / "fixtures" / "roster.jsonl"
 SEED: Final = 20240611
 UPSTREAM_TIMEOUT_MS: Final = 2000  # a scripted hang costs two seconds
 FOLDERS: Final = {"rust": "rust-gateway", "go": "go-validatord"}
+PROBE_FOLDERS: Final = {"rust": "target/release", "go": "bin"}  # in each stack's folder
 LIVE: Final = ("iterate", "faults", "sessions")
+QUICK: Final = 400  # the quick profile's budget
 
 Key = tuple[str, str, str, tuple[str, ...]]
 
@@ -98,8 +102,7 @@ MUTATIONS: Final = {
             "validator.VerdictMaxIterExhausted, uint32(maxIter)))\n"
         ),
         after=(
-            '\ts.cfg.SessionLog.Append(sess.sessionRecord("max_iter_exhaustd",'
-            " uint32(maxIter)))\n"
+            '\ts.cfg.SessionLog.Append(sess.sessionRecord("max_iter_exhaustd", uint32(maxIter)))\n'
         ),
         suites=LIVE,
         max_examples=100,
@@ -113,6 +116,87 @@ MUTATIONS: Final = {
         after="                history.len() as u32 + 1,\n",
         suites=LIVE,
         max_examples=100,
+    ),
+    # The rarest corners before the strategies drew them as first-class
+    # choices (benchmarks/results/rule_coverage.md, at the quick profile):
+    # each was exercised by 0 to 2 cases in 400 on some seed.
+    # CONTRACT §1.2: a fenced candidate after one that is not an object
+    # (extract.fence.later_candidate).
+    "rust-first-fence-only": Mutation(
+        stack="rust",
+        file="src/extract.rs",
+        before="        .find_map(parse_object)\n",
+        after="        .take(1).find_map(parse_object)\n",
+        suites=("extract_json",),
+        max_examples=QUICK,
+    ),
+    # CONTRACT §1.1: Rust's str::trim keeps U+001C-U+001F
+    # (extract.fence.separator_kept).
+    "rust-trim-controls": Mutation(
+        stack="rust",
+        file="src/extract.rs",
+        before="        candidates.push(body[..close].trim());\n",
+        after="        candidates.push(body[..close].trim_matches(|c: char| c.is_whitespace() "
+        "|| c.is_control()));\n",
+        suites=("extract_json",),
+        max_examples=QUICK,
+        # The fenced object against the bare one before it: a key missing, and
+        # one null against absent (their minimal cases do not show each other).
+        causes=(2,),
+    ),
+    # docs/decisions.md §1 request envelope 3: a context absent is null
+    # (validate.body.absent_as_null).
+    "rust-absent-context-is-the-artifact": Mutation(
+        stack="rust",
+        file="src/validate.rs",
+        before='    let context = request.get("context").unwrap_or(&Value::Null);\n',
+        after='    let context = request.get("context").or(request.get("artifact"))'
+        ".unwrap_or(&Value::Null);\n",
+        suites=("validate",),
+        max_examples=QUICK,
+        # An email whose artifact passes for its context is accepted (status);
+        # a fill's context then lacks its target_count (value of the message).
+        causes=(2,),
+    ),
+    # docs/decisions.md §1: 2.0 is not an integer (validate.fill.target_count_float).
+    "rust-fractional-target-count": Mutation(
+        stack="rust",
+        file="src/validate.rs",
+        before="        .and_then(Value::as_u64)\n",
+        after="        .and_then(|v| v.as_u64().or(v.as_f64().filter(|f| f.fract() == 0.0 "
+        "&& *f < 1e9).map(|f| f as u64)))\n",
+        suites=("validate",),
+        max_examples=QUICK,
+    ),
+    # docs/decisions.md §1 fill step 10: fills in order, then each one's city,
+    # state, role (validate.order.fill_before_field).
+    "rust-consistency-last-fill-first": Mutation(
+        stack="rust",
+        file="src/validate.rs",
+        before="    for (i, worker) in workers.iter().enumerate() {\n",
+        after="    for (i, worker) in workers.iter().enumerate().rev() {\n",
+        suites=("validate",),
+        max_examples=QUICK,
+    ),
+    # docs/decisions.md §1 playbook step 3: steps must be an array
+    # (validate.playbook.steps_not_array).
+    "go-steps-not-an-array-unchecked": Mutation(
+        stack="go",
+        file="internal/validator/validate.go",
+        before='\tsteps, ok := art["steps"].([]any)\n',
+        after='\tsteps, _ := art["steps"].([]any)\n',
+        suites=("validate",),
+        max_examples=QUICK,
+    ),
+    # docs/decisions.md §1 fill step 11: each worker is available
+    # (validate.fill.unavailable).
+    "go-availability-unchecked": Mutation(
+        stack="go",
+        file="internal/validator/validate.go",
+        before="\t\tif !w.Available {\n",
+        after="\t\tif false && !w.Available {\n",
+        suites=("validate",),
+        max_examples=QUICK,
     ),
 }
 
@@ -160,18 +244,69 @@ def mutated_stack(mutation: Mutation, into: Path, *, patch: bool = True) -> Stac
 
 
 def write_config(
-    folder: Path, urls: dict[str, str], ports: dict[str, int], extra: str = ""
+    folder: Path,
+    urls: dict[str, str] | None,
+    ports: dict[str, int] | None,
+    probes: dict[str, dict[str, Path]],
+    extra: str = "",
 ) -> Path:
+    """A deployment's parity.toml: each runtime's service (``urls``, when it
+    runs) and its probe programs (``probes``: suite -> program); ``extra``:
+    more of parity.toml ([volatile], [gate])."""
     lines = [f'[run]\nreport_dir = "report"\nroster = "{ROSTER}"\n{extra}']
     for name, spec in default_specs().items():
-        lines.append(
-            f'[targets.{name}]\nurl = "{urls[name]}"\nmodel_port = {ports[name]}\n'
-            f'session_log = "sessions/{name}.jsonl"\ndaemon = "{spec.daemon}"\n'
-            "concurrency = 8\ntimeout_s = 20\n"
-        )
+        lines.append(f"[targets.{name}]")
+        if urls is not None and ports is not None:
+            lines.append(
+                f'url = "{urls[name]}"\nmodel_port = {ports[name]}\n'
+                f'session_log = "sessions/{name}.jsonl"\ndaemon = "{spec.daemon}"\n'
+                "concurrency = 8\ntimeout_s = 20\n"
+            )
+        for suite, program in probes[name].items():
+            lines.append(
+                f'[targets.{name}.probes.{suite}]\ncommand = ["{program}", "--jsonl"]\n'
+                'mode = "jsonl"\n'
+            )
     path = folder / "parity.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def probe_programs(spec: StackSpec, suites: tuple[str, ...]) -> dict[str, Path]:
+    """The stack's probe program of each probe suite in ``suites``."""
+    return {
+        suite: spec.workdir / PROBE_FOLDERS[spec.name] / f"parity_{suite}"
+        for suite in suites
+        if suite in registry.PROBE
+    }
+
+
+@contextmanager
+def deployment(
+    folder: Path, specs: dict[str, StackSpec], suites: tuple[str, ...], extra: str = ""
+) -> Iterator[Path]:
+    """A parity.toml for ``specs``: their probe programs, and, when a suite
+    needs them, their services started behind ports for the harness's
+    scripted model (stopped on exit). No regressions folder and no example
+    database: what a gated run knows comes from its baseline report alone."""
+    (folder / "sessions").mkdir(parents=True, exist_ok=True)
+    probes = {name: probe_programs(spec, suites) for name, spec in specs.items()}
+    if not set(suites) & set(registry.SERVICE):
+        yield write_config(folder, None, None, probes, extra)
+        return
+    ports = {name: free_port() for name in specs}
+    with Stacks(folder / "stacks") as running:
+        urls = {
+            name: running.start(
+                spec,
+                upstream_url=f"http://127.0.0.1:{ports[name]}",
+                roster=ROSTER,
+                session_log=folder / "sessions" / f"{name}.jsonl",
+                upstream_timeout_ms=UPSTREAM_TIMEOUT_MS,
+            ).url
+            for name, spec in specs.items()
+        }
+        yield write_config(folder, urls, ports, probes, extra)
 
 
 def run_suites(
@@ -185,12 +320,14 @@ def run_suites(
     seed: int = SEED,
     extra_config: str = "",
 ) -> RunSummary:
-    """Start ``specs`` behind the harness's scripted model, run ``suites``,
-    stop them. ``base``: stacks started beside them as the base revision's
-    runtimes (``--base-config``), which verify each new cause."""
-    with Stacks(folder / "stacks") as running, Stacks(folder / "base" / "stacks") as beside:
-        deployment = start(running, folder, specs, extra_config)
-        base_config = start(beside, folder / "base", base, "") if base else None
+    """Run ``suites`` against ``specs`` (their services started and stopped).
+    ``base``: stacks started beside them as the base revision's runtimes
+    (``--base-config``), which verify each new cause."""
+    with ExitStack() as stack:
+        path = stack.enter_context(deployment(folder, specs, suites, extra_config))
+        base_config = None
+        if base is not None:
+            base_config = stack.enter_context(deployment(folder / "base", base, suites))
         options = runner.RunOptions(
             suites=suites,
             max_examples=max_examples,
@@ -199,27 +336,8 @@ def run_suites(
             baseline=baseline,
             base_config=base_config,
         )
-        # No regressions folder and a fresh example database: what the gate
-        # knows comes from the baseline report alone.
-        summary, _ = runner.run(config.load(deployment), options)
+        summary, _ = runner.run(config.load(path), options)
     return summary
-
-
-def start(running: Stacks, folder: Path, specs: dict[str, StackSpec], extra: str) -> Path:
-    """Start ``specs`` as a deployment; its parity.toml."""
-    (folder / "sessions").mkdir(parents=True)
-    ports = {name: free_port() for name in specs}
-    urls = {
-        name: running.start(
-            spec,
-            upstream_url=f"http://127.0.0.1:{ports[name]}",
-            roster=ROSTER,
-            session_log=folder / "sessions" / f"{name}.jsonl",
-            upstream_timeout_ms=UPSTREAM_TIMEOUT_MS,
-        ).url
-        for name, spec in specs.items()
-    }
-    return write_config(folder, urls, ports, extra)
 
 
 def finding_keys(summary: RunSummary) -> set[Key]:

@@ -18,6 +18,7 @@ from harness.model import REFERENCE, Difference, JsonValue, Observation, RunSumm
 from harness.suites.base import DerivedSuite, Suite
 from harness.suites.probe import EXTRACT_JSON, compare_extract_json
 from harness.targets.base import Target
+from reference_impl.rules import Hit, ignore
 from tests.fakes import Fakes
 
 
@@ -65,7 +66,7 @@ class NeverFed(DerivedSuite):
     def cases(self, produced: Mapping[str, Sequence[JsonValue]]) -> list[JsonValue]:
         return [item for items in produced.values() for item in items]
 
-    def reference(self, execution: JsonValue) -> Observation:
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
         return Observation(REFERENCE, json.dumps(execution))
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:

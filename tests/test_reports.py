@@ -204,6 +204,8 @@ def test_report_json_content(written: dict[str, Path]) -> None:
         "explored": 0,
         "aa_pairs": 0,
         "settled": 0,
+        "steered": 0,
+        "coverage": None,
         "stop_reason": "completed",
     }
     assert document["suites"]["iterate"]["errors"] == 1

@@ -8,6 +8,8 @@ import click
 
 from harness import __version__
 from harness.cli.common import reported_errors
+from harness.cli.langfuse import langfuse
+from harness.cli.merge import merge
 from harness.cli.mock_llm import mock_llm
 from harness.cli.onboarding import doctor, init
 from harness.cli.repro import repro
@@ -27,5 +29,18 @@ def main() -> None:
     """Cross-runtime parity harness for the lakehouse iterate stack."""
 
 
-for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, trend, init, doctor):
+for _command in (
+    run,
+    merge,
+    repro,
+    schema,
+    sessions,
+    stacks_group,
+    mock_llm,
+    langfuse,
+    waive,
+    trend,
+    init,
+    doctor,
+):
     main.add_command(_command)

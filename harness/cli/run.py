@@ -108,6 +108,17 @@ class ProgressListener:
     default=None,
     help="an unstable path fails the gate (default: yes)",
 )
+@click.option(
+    "--min-rule-cases",
+    type=click.IntRange(min=0),
+    help="fail (exit 2) when a rule a suite declares was exercised by fewer cases",
+)
+@click.option(
+    "--shard",
+    callback=lambda ctx, param, value: _shard(value),
+    metavar="I/N",
+    help="explore part I of N of each suite's budget (parity merge joins the parts)",
+)
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
     config_path: Path | None,
@@ -127,6 +138,8 @@ def run(
     flaky_replays: int | None,
     fail_on_flaky: bool | None,
     fail_on_unstable: bool | None,
+    shard: tuple[int, int] | None,
+    min_rule_cases: int | None,
     debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
@@ -158,6 +171,8 @@ def run(
             flaky_replays=flaky_replays,
             fail_on_flaky=fail_on_flaky,
             fail_on_unstable=fail_on_unstable,
+            shard=shard,
+            min_rule_cases=min_rule_cases,
             listeners=(ProgressListener(progress),),
         )
         with progress:
@@ -165,6 +180,15 @@ def run(
         print_summary(summary, paths)
         print_tracebacks(summary, paths, debug=debug)
     sys.exit(summary.exit_code)
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(index), int(count)
 
 
 def build_sample_stacks() -> None:
@@ -184,6 +208,7 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     """One row per cause, readable in an 80-column CI log, then where the
     details are and the verdict."""
     print_causes(summary)
+    print_coverage(summary)
     print_errors(summary)
     if summary.max_time_s is not None:
         print_shares(summary)
@@ -199,6 +224,8 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     for folder in reproducers:
         out.print(Text(f"reproducers: {folder}/  (replay: parity repro {folder})"))
     verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
+    if summary.exit_code == 2 and summary.uncovered and not any(s.errors for s in summary.suites):
+        verdict = "rule coverage below --min-rule-cases"
     out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
     for kind, path in sorted(paths.items()):
         out.print(Text(f"  {kind}: {path}"))
@@ -259,6 +286,29 @@ def _gate(cause: Cause, *, baseline: bool) -> str:
 
 def _style(cell: str) -> str:
     return "bold red" if cell in {"NEW", "FAIL"} else ""
+
+
+def print_coverage(summary: RunSummary) -> None:
+    """One line when every declared rule was exercised; else the rules no
+    case exercised, per suite; and each rule below --min-rule-cases."""
+    tallies = [s.coverage for s in summary.suites if s.coverage is not None and s.coverage.declared]
+    never = [(t.suite, rule) for t in tallies for rule in t.never()]
+    total = sum(len(t.declared) for t in tallies)
+    least = min((t.count(r) for t in tallies for r in t.declared), default=0)
+    if total == 0:
+        pass  # no suite ran far enough to count
+    elif not never:
+        out.print(
+            Text(
+                f"rule coverage: all {total} declared rules exercised (the rarest by {least} cases)"
+            )
+        )
+    else:
+        out.print(Text(f"rule coverage: {len(never)} of {total} declared rules never exercised:"))
+        for suite, rule in never:
+            out.print(Text(f"  {suite}: {rule}"))
+    for line in summary.uncovered:
+        err.print(Text(f"coverage error: {line}", style="red"))
 
 
 def print_errors(summary: RunSummary) -> None:

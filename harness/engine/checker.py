@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import compare, interrupts
+from harness import compare, coverage, interrupts
 from harness.engine.state import Choices, SuiteState, Tally
 from harness.errors import TargetError
 from harness.model import (
@@ -79,6 +79,7 @@ class Flight:
     choices: Sequence[Choices] | None
     again: list[int]  # indices of the cases sent a second time, after the batch
     observed: _Observed = field(default_factory=dict)
+    rules: list[frozenset[str]] = field(default_factory=list)  # exercised, per case
     cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
 
@@ -174,7 +175,7 @@ class Checker:
         batch = [*cases, *(cases[i] for i in again)]
         sent = flight.cleanup.enter_context(suite.executions(batch))
         try:
-            flight.observed = self._observe(suite, sent, state)
+            flight.observed, flight.rules = self._observe(suite, sent, state, len(cases))
         except TargetError as exc:
             flight.cleanup.close()
             self._target_error(suite, state, exc)
@@ -204,6 +205,8 @@ class Checker:
                 result = self._compare(suite, case, by_target, again)
                 state.note(result)
                 tally.add(result, flight.choices[index] if flight.choices else None)
+                if not (tally.settling or state.quiet):
+                    tally.coverage.add(flight.rules[index])
                 item = None if tally.settling else suite.produced(result)
                 if item is not None:
                     tally.produced.append(item)
@@ -224,7 +227,12 @@ class Checker:
         if state.raise_target_errors:
             raise exc
 
-    def _observe(self, suite: Suite, sent: Sequence[Any], state: SuiteState) -> _Observed:
+    def _observe(
+        self, suite: Suite, sent: Sequence[Any], state: SuiteState, first: int
+    ) -> tuple[_Observed, list[frozenset[str]]]:
+        """Each target starts on ``sent``; the reference answers here, and
+        says which rules each of the ``first`` executions exercised (the
+        rest are A/A repeats: no case of their own)."""
         # Runtimes work in their own processes while the reference computes here.
         # A streaming target answers case by case; the others answer the whole
         # batch from its worker thread.
@@ -241,8 +249,16 @@ class Checker:
                 observed[target.name] = worker.submit(target.run_batch, suite.name, sent)
             else:
                 observed[target.name] = futures
-        observed[REFERENCE] = [suite.reference(execution) for execution in sent]
-        return observed
+        answers, rules = [], []
+        for index, execution in enumerate(sent):
+            if index < first:
+                answer, exercised = coverage.exercised(suite, execution)
+                rules.append(exercised)
+            else:
+                answer = suite.reference(execution)
+            answers.append(answer)
+        observed[REFERENCE] = answers
+        return observed, rules
 
     # -- comparing one case ----------------------------------------------------
 

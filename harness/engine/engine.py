@@ -18,6 +18,7 @@ from typing import Any
 
 from harness import __version__
 from harness.baseline import Baseline
+from harness.coverage import SuiteCoverage, rules_of
 from harness.engine import passes
 from harness.engine.attribute import TriggerReplay, attribute
 from harness.engine.checker import AAPolicy, Checker, Listener
@@ -43,6 +44,7 @@ from harness.suites.base import DerivedSuite, Suite
 from harness.targets.base import Target
 from harness.volatile import Declared
 from harness.waivers import Waivers
+from reference_impl.rules import RULES
 
 UNSTABLE_NOT_GATING = "unstable paths do not fail the gate (gate.fail_on_unstable = false)"
 
@@ -143,11 +145,30 @@ class Engine:
             self._shutdown(wait=False)
             raise
         self._shutdown(wait=True)
+        summary.declared_volatile = [use.to_json() for use in self.checker.declared]
+        summary.min_rule_cases = self.settings.min_rule_cases
+        return self._conclude(summary, started)
+
+    def judge(self, summary: RunSummary) -> RunSummary:
+        """A run whose suites ran elsewhere (``parity merge``: the shards):
+        its findings waived, replayed here into causes and judged, exactly
+        as ``run`` does after its suites."""
+        started = time.monotonic()
+        for suite in summary.suites:
+            for finding in suite.findings:
+                self._gate_policy(finding)
+        try:
+            self._attribute(summary)
+        finally:
+            self._shutdown(wait=True)
+        return self._conclude(summary, started, elapsed=summary.elapsed_s)
+
+    def _conclude(self, summary: RunSummary, started: float, *, elapsed: float = 0.0) -> RunSummary:
         if self.waivers is not None:
             summary.expired_waivers = [w.describe() for w in self.waivers.expired(self.today)]
             summary.waivers = self.waivers.uses(summary.causes, summary.findings(), self.today)
-        summary.declared_volatile = [use.to_json() for use in self.checker.declared]
-        summary.elapsed_s = time.monotonic() - started
+        summary.uncovered = uncovered(summary)
+        summary.elapsed_s = elapsed + time.monotonic() - started
         summary.exit_code = exit_code(summary)
         self.checker.emit(RunFinished(summary.exit_code, summary.elapsed_s))
         return summary
@@ -187,7 +208,8 @@ class Engine:
         for derived suites."""
         started = time.monotonic()
         state = SuiteState(deadline=started + share_s if share_s is not None else None)
-        run = passes.SuiteRun(suite, self.checker, self.settings, Tally(), state)
+        tally = Tally(coverage=SuiteCoverage(suite.name, rules_of(suite.name)))
+        run = passes.SuiteRun(suite, self.checker, self.settings, tally, state)
         if isinstance(suite, DerivedSuite):
             cases = suite.cases(dict(produced or {}))
             self.checker.emit(SuiteStarted(suite.name, self.checker.names, len(cases)))
@@ -223,6 +245,8 @@ class Engine:
             explored=run.tally.explored,
             aa_pairs=run.tally.aa_pairs,
             settled=run.tally.settled,
+            steered=run.tally.steered,
+            coverage=run.tally.coverage,
             stop_reason=str(run.state.reason or StopReason.COMPLETED),
         )
         self.checker.emit(
@@ -305,11 +329,31 @@ def _merge_target_errors(errors: list[Finding], target_errors: list[Finding]) ->
             same.failure = notice.failure
 
 
+def uncovered(summary: RunSummary) -> list[str]:
+    """With ``--min-rule-cases N``: one line per declared rule fewer than N
+    checked cases exercised (a strategy that stopped drawing a corner)."""
+    minimum = summary.min_rule_cases
+    if not minimum:
+        return []
+    lines = []
+    for suite in summary.suites:
+        if suite.coverage is None or suite.errors:
+            continue
+        for rule in suite.coverage.below(minimum):
+            count = suite.coverage.count(rule)
+            lines.append(
+                f"suite {suite.suite}: rule {rule} was exercised by {count} case(s), "
+                f"fewer than --min-rule-cases {minimum} ({RULES.get(rule, '')})"
+            )
+    return lines
+
+
 def exit_code(summary: RunSummary) -> int:
-    """0 parity, 1 divergence (or an expired waiver), 2 infrastructure error.
-    A gated run (a baseline, base runtimes) fails only on a new cause that
-    is not flaky (unless --fail-on-flaky)."""
-    if any(s.errors for s in summary.suites):
+    """0 parity, 1 divergence (or an expired waiver), 2 infrastructure error
+    or a rule below ``--min-rule-cases``. A gated run (a baseline, base
+    runtimes) fails only on a new cause that is not flaky (unless
+    --fail-on-flaky)."""
+    if any(s.errors for s in summary.suites) or summary.uncovered:
         return 2
     if summary.baseline is not None:
         failing = any(

@@ -79,21 +79,33 @@ def replay(run: SuiteRun, cases: Sequence[JsonValue], stored: Sequence[Choices])
 
 
 def explore(run: SuiteRun, suite: GeneratedSuite) -> None:
-    """Generate distinct cases until the budget has run; one batch in flight
-    while the next is drawn and answered by the reference."""
+    """Generate distinct cases until the budget has run, and on (by at most
+    half the budget) while a rule the suite declares is still rare: the
+    cases drawn so far decide, so a seed still means the same cases. One
+    batch is in flight while the next is drawn and answered by the reference."""
     budget, batch = run.settings.budget, run.batch
+    extra = budget // 2 if run.settings.goal > 0 else 0
     done = 0
     in_flight: Flight | None = None
+
+    def wanted() -> int:
+        if done < budget:
+            return budget - done
+        # Past the budget: only while a declared rule is still rare. The
+        # batch in flight is not counted yet: at most one batch too many.
+        rare = run.tally.coverage.below(run.settings.goal)
+        return min(batch, budget + extra - done) if rare else 0
 
     def test(data: st.DataObject) -> None:
         nonlocal done, in_flight
         # Always a whole batch: what a test draws must not depend on
         # anything but its choices, or Hypothesis reports it as flaky.
-        drawn = drawing.draw_distinct(suite.strategy, batch)[: budget - done]
+        drawn = drawing.draw_distinct(suite.strategy, batch)[: wanted()]
         if run.state.stopped or not drawn or run.state.out_of_share():
             raise drawing.Enough
         done += len(drawn)
-        run.tally.explored = done
+        run.tally.explored = min(done, budget)
+        run.tally.steered = max(0, done - budget)
         cases, choices = [c for c, _ in drawn], [k for _, k in drawn]
         previous = in_flight
         in_flight = run.checker.send(suite, cases, run.state, choices=choices)
@@ -101,7 +113,7 @@ def explore(run: SuiteRun, suite: GeneratedSuite) -> None:
             run.checker.receive(previous, run.tally, run.state)
 
     # Enough examples for the budget even if many repeat; Enough ends it.
-    examples = 2 * max(1, math.ceil(budget / batch)) + 4
+    examples = 2 * max(1, math.ceil((budget + extra) / batch)) + 4
     try:
         with contextlib.suppress(drawing.Enough):
             drawing.run(

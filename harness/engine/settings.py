@@ -25,6 +25,8 @@ class EngineSettings:
     fail_on_flaky: bool = False
     fail_on_unstable: bool = True
     shard: tuple[int, int] | None = None  # (i, n): this run explores part i of n
+    coverage_goal: int = defaults.COVERAGE_GOAL  # explore on while a rule has fewer cases
+    min_rule_cases: int | None = None  # a rule below it fails the run (exit 2)
 
     def __post_init__(self) -> None:
         if self.profile not in defaults.PROFILES:
@@ -42,6 +44,8 @@ class EngineSettings:
             raise ValueError("aa_rate must be between 0 and 1")
         if self.flaky_replays < 1:
             raise ValueError("flaky_replays must be at least 1")
+        if self.coverage_goal < 0 or (self.min_rule_cases or 0) < 0:
+            raise ValueError("coverage_goal and min_rule_cases must be at least 0")
         if self.shard is not None:
             index, count = self.shard
             if not 1 <= index <= count:
@@ -55,6 +59,11 @@ class EngineSettings:
             return whole
         index, count = self.shard
         return whole // count + (1 if index <= whole % count else 0)
+
+    @property
+    def goal(self) -> int:
+        """How many cases each declared rule should have before exploring stops."""
+        return max(self.coverage_goal, self.min_rule_cases or 0)
 
     @property
     def explore_seed(self) -> int | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from harness.coverage import SuiteCoverage
 from harness.errors import TargetError
 from harness.model import (
     REFERENCE,
@@ -51,6 +52,8 @@ class Tally:
     findings: dict[str, Finding] = field(default_factory=dict)
     choices: dict[str, Choices | None] = field(default_factory=dict)
     produced: list[Any] = field(default_factory=list)
+    coverage: SuiteCoverage = field(default_factory=lambda: SuiteCoverage("", ()))
+    steered: int = 0  # cases explored past the budget for rules still rare
     settling: bool = False  # the settle pass: repeats, neither counted nor produced
 
     def add(self, result: CaseResult, choices: Choices | None) -> None:

@@ -24,7 +24,7 @@ from typing import Final
 
 import httpx
 
-from harness.mock_llm.answers import Answer, encode_json
+from harness.http_server import Answer, encode_json
 from harness.mock_llm.calls import Dialect
 from harness.mock_llm.dialect import ChatApi
 from harness.mock_llm.script import JsonValue, Reply, find_case_id
@@ -49,9 +49,8 @@ class Recorder:
             raise ValueError(f"the upstream must be an http(s) URL, got {self.upstream!r}")
         self.upstream = self.upstream.rstrip("/")
 
-    async def forward(self, api: ChatApi, raw_body: bytes) -> Reply | Answer:
+    async def forward(self, api: ChatApi, body: dict[str, JsonValue]) -> Reply | Answer:
         """The upstream's reply to one call (recorded), or the error to pass on."""
-        body = json.loads(raw_body)
         url = self.upstream + api.chat_path
         try:
             response = await self._http().post(url, json=_unstreamed(api.dialect, body))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from harness.model import REFERENCE, JsonValue
+from harness.model import REFERENCE, JsonData, JsonValue
 from harness.waivers import waiver_table
 
 # Bidi controls can make escaped text *display* as something else ("Trojan
@@ -30,6 +30,8 @@ def jsonable(value: Any) -> JsonValue:
         return [jsonable(item) for item in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, JsonData):  # a typed case (a produced session)
+        return jsonable(value.to_json())
     return repr(value)
 
 

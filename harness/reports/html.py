@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from harness.compare import JSON_SEGMENT, format_path, parse_output
 from harness.model import REFERENCE, DivergenceClass
+from harness.reports import coverage_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -454,6 +455,36 @@ def _baseline(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _coverage(report: dict[str, Any]) -> str:
+    """Rule coverage: a headline, the rules never exercised, every count folded."""
+    tallies = coverage_view.suites(report)
+    if not tallies:
+        return ""
+    parts = [f"<h2>Rule coverage: {_e(coverage_view.headline(report))}</h2>"]
+    never = "".join(
+        f"<li><code>{_e(t.suite)}</code>: never exercised: "
+        + ", ".join(f"<code>{_e(rule)}</code>" for rule in t.never)
+        + "</li>"
+        for t in tallies
+        if t.never
+    )
+    failing = "".join(f"<li>{_e(line)}</li>" for line in report.get("uncovered", []))
+    if never or failing:
+        parts.append(f"<ul>{never}{failing}</ul>")
+    rows = "".join(
+        f'<tr><td>{_e(t.suite)}</td><td><code>{_e(rule)}</code></td><td class="n">{cases}</td>'
+        f'<td class="muted">{_e(text)}</td></tr>'
+        for t in tallies
+        for rule, cases, text in t.rules
+    )
+    parts.append(
+        "<details><summary>Cases per rule</summary><table>"
+        "<tr><th>suite</th><th>rule</th><th>cases</th><th>contract</th></tr>"
+        f"{rows}</table></details>"
+    )
+    return "\n".join(parts)
+
+
 def _declared(report: dict[str, Any]) -> str:
     """The deployment's own volatile paths (parity.toml [volatile])."""
     declared = report.get("declared_volatile") or []
@@ -493,6 +524,7 @@ def render(report: dict[str, Any]) -> str:
         _list("Infrastructure errors", report["errors"]),
         _causes(report),
         _baseline(report),
+        _coverage(report),
         _declared(report),
         "<h2>Suites</h2>",
         _suites_table(report),

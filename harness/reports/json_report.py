@@ -131,6 +131,8 @@ def _suite_json(suite: SuiteSummary) -> Report:
         "explored": suite.explored,
         "aa_pairs": suite.aa_pairs,
         "settled": suite.settled,
+        "steered": suite.steered,
+        "coverage": suite.coverage.to_json() if suite.coverage is not None else None,
         "stop_reason": suite.stop_reason,
     }
 
@@ -144,6 +146,7 @@ def build(summary: RunSummary) -> Report:
         "profile": summary.profile,
         "seed": summary.seed,
         "config_path": summary.config_path,
+        "config_digest": summary.config_digest,
         "exit_code": summary.exit_code,
         "elapsed_s": float(summary.elapsed_s),
         "suites": {suite.suite: _suite_json(suite) for suite in summary.suites},
@@ -152,6 +155,8 @@ def build(summary: RunSummary) -> Report:
         "max_time_s": summary.max_time_s,
         "shard": list(summary.shard) if summary.shard is not None else None,
         "fail_on_flaky": summary.fail_on_flaky,
+        "min_rule_cases": summary.min_rule_cases,
+        "uncovered": list(summary.uncovered),
         "declared_volatile": list(summary.declared_volatile),
         "divergences": [finding_json(f, s) for s in summary.suites for f in s.findings],
         "errors": [finding_json(f, s) for s in summary.suites for f in s.errors],

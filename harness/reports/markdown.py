@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import volatile
+from harness.reports import coverage_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -287,6 +288,7 @@ def render(report: dict[str, Any]) -> str:
     lines += _causes(report)
     lines += _baseline(report)
     lines += ["### Suites", "", *_suites_table(report), ""]
+    lines += _coverage(report)
     held = orphans(report)
     lines += _section("Divergences without a cause", held)
     details = [item for item in report["divergences"] if item not in held]
@@ -294,6 +296,28 @@ def render(report: dict[str, Any]) -> str:
     lines += _declared(report)
     lines += _ignored()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _coverage(report: dict[str, Any]) -> list[str]:
+    """Rule coverage: a line, the rules never exercised, then every count folded."""
+    tallies = coverage_view.suites(report)
+    if not tallies:
+        return []
+    out = [f"### Rule coverage: {coverage_view.headline(report)}", ""]
+    for tally in tallies:
+        if tally.never:
+            never = ", ".join(code(rule) for rule in tally.never)
+            out.append(f"- {code(tally.suite)}: never exercised: {never}")
+    for line in report.get("uncovered", []):
+        out.append(f"- ❌ {code(truncate(line, VALUE_LIMIT))}")
+    out += ["", "<details><summary>Cases per rule</summary>", ""]
+    out += ["| suite | rule | cases |", "|---|---|---:|"]
+    for tally in tallies:
+        for rule, cases, _ in tally.rules:
+            out.append(
+                f"| {code(tally.suite, in_table=True)} | {code(rule, in_table=True)} | {cases} |"
+            )
+    return [*out, "", "</details>", ""]
 
 
 def _declared(report: dict[str, Any]) -> list[str]:

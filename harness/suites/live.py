@@ -33,17 +33,21 @@ from typing import Final
 from hypothesis import strategies as st
 
 from harness import compare
+from harness.errors import HarnessError
 from harness.mock_llm import Reply, ScriptedModel, case_marker
+from harness.mock_llm.model import HOP_FAULTS
 from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation, Session
 from harness.strategies import validate_requests
 from harness.suites import registry
 from harness.suites.base import LiveSuite
 from harness.suites.common import JSON_TYPE
 from harness.suites.live_compare import compare_iterate, compare_validate
+from harness.suites.produced import ProducedSession
 from harness.targets.http import HttpRequest
-from reference_impl.iterate import IterateRequest, RequestError, iterate
+from reference_impl.iterate import TRACE_HEADER, IterateRequest, RequestError, iterate
 from reference_impl.jsonmodel import JsonError, dumps, loads
 from reference_impl.roster import Roster
+from reference_impl.rules import Hit, Rule, ignore
 from reference_impl.validate import validate, validate_text
 
 _SAFE_ID: Final = re.compile(r"[^A-Za-z0-9_-]")
@@ -62,8 +66,8 @@ class ValidateSuite(LiveSuite):
         self.batch_size = 64
         self.roster = roster
 
-    def reference(self, execution: JsonValue) -> Observation:
-        outcome = validate_text(_body(execution), self.roster)
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
+        outcome = validate_text(_body(execution), self.roster, hit)
         return Observation(REFERENCE, dumps(outcome.body), status=outcome.status)
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
@@ -91,6 +95,7 @@ class Instance:
     text: str  # the request body
     headers: Mapping[str, str]
     trace: str | None  # the trace id sent; None when the runtime mints one
+    replies: tuple[Reply, ...] = ()  # the model's script for it
 
 
 class Sessions:
@@ -109,14 +114,15 @@ class Sessions:
         self.roster = roster
         self.tag = tag or secrets.token_hex(3)
         self._counter = itertools.count(1)
-        self._generate = model.generator(REFERENCE, timeout_s=upstream_timeout_s)
+        self._timeout_s = upstream_timeout_s
 
     def instance(self, case: JsonValue) -> Instance:
         """A fresh session for one execution of ``case``; its script is registered."""
         case = case if isinstance(case, dict) else {}
         raw_id = _SAFE_ID.sub("", str(case.get("id", "")))[:24] or "case"
         session = f"{raw_id}-{self.tag}{next(self._counter):x}"
-        self.model.register(session, _replies(case.get("replies")))
+        replies = _replies(case.get("replies"))
+        self.model.register(session, replies)
         request = case.get("request")
         if isinstance(request, dict) and isinstance(request.get("prompt"), str):
             request = {**request, "prompt": f"{case_marker(session)} {request['prompt']}"}
@@ -129,39 +135,54 @@ class Sessions:
             name = name if isinstance(name, str) and name else "X-Lakehouse-Trace-Id"
             sent = trace + session if trace else None
             headers[name] = sent or ""
-        return Instance(session, text, headers, sent)
+        return Instance(session, text, headers, sent, tuple(replies))
 
     def forget(self, instance: Instance) -> None:
         self.model.forget(instance.session)
 
-    def reference(self, instance: Instance) -> Observation:
-        """The reference loop over the instance's script."""
+    def reference(self, instance: Instance, hit: Hit = ignore) -> Observation:
+        """The reference loop over the instance's script; ``hit`` hears the
+        rules it went through, the validator's and the model's faults included."""
         try:
             request = IterateRequest.from_json(loads(instance.text))
         except (RequestError, JsonError) as exc:
             # A malformed request is a 400 and no session (decisions §3).
             body = dumps({"error": str(exc)})
             return Observation(REFERENCE, body, status=400, session=Session(instance.session))
+        _note_trace(instance, hit)
+
+        def validate_hop(body: dict[str, JsonValue]) -> tuple[int, JsonValue]:
+            outcome = validate(body, self.roster, hit)
+            return outcome.status, outcome.body
+
         outcome = iterate(
             request,
             trace_id=instance.trace or f"ref-{instance.session}",
-            generate=self._generate,
-            validate=self._validate_hop,
+            generate=self.model.generator(REFERENCE, timeout_s=self._timeout_s, hit=hit),
+            validate=validate_hop,
             roster=self.roster,
             daemon="gateway",
+            hit=hit,
         )
+        calls = tuple(self.model.calls(instance.session, REFERENCE))
+        if hit is not ignore and self._fault_after(instance.replies, len(calls)):
+            hit(Rule.FAULT_NOT_REACHED)
         session = Session(
             instance.session,
-            model_calls=tuple(self.model.calls(instance.session, REFERENCE)),
+            model_calls=calls,
             minted=instance.trace is None,
             row=outcome.record.to_dict(),
         )
-        text = outcome.body if isinstance(outcome.body, str) else dumps(outcome.body)
+        text = outcome.body if isinstance(outcome.body, str) else dumps(outcome.body, hit)
         return Observation(REFERENCE, text, status=outcome.status, session=session)
 
-    def _validate_hop(self, body: dict[str, JsonValue]) -> tuple[int, JsonValue]:
-        outcome = validate(body, self.roster)
-        return outcome.status, outcome.body
+    def _fault_after(self, script: Sequence[Reply], calls: int) -> bool:
+        """Whether the session ended before a call the model would have failed."""
+        return any(
+            reply.fault in HOP_FAULTS
+            for reply in (self.model.reply_at(script, i) for i in range(calls, len(script)))
+            if reply is not None
+        )
 
     def request(self, target: str, instance: JsonValue) -> HttpRequest:
         assert isinstance(instance, Instance)
@@ -174,6 +195,19 @@ class Sessions:
             session=session,
             model_calls=lambda: model.calls(session, target),
         )
+
+
+def _note_trace(instance: Instance, hit: Hit) -> None:
+    """How the trace id of a session was chosen (CONTRACT §2)."""
+    names = [name for name in instance.headers if name.lower() == "x-lakehouse-trace-id"]
+    if instance.trace is None:
+        hit(Rule.TRACE_MINTED)
+        if names:
+            hit(Rule.TRACE_EMPTY_HEADER)
+        return
+    hit(Rule.TRACE_GIVEN)
+    if any(name != TRACE_HEADER for name in names):
+        hit(Rule.TRACE_HEADER_CASE)
 
 
 class SessionSuite(LiveSuite):
@@ -205,14 +239,14 @@ class SessionSuite(LiveSuite):
             for instance in instances:
                 self.sessions.forget(instance)
 
-    def reference(self, execution: JsonValue) -> Observation:
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
         assert isinstance(execution, Instance)
-        return self.sessions.reference(execution)
+        return self.sessions.reference(execution, hit)
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
         return compare_iterate(reference, target)
 
-    def produced(self, result: CaseResult) -> JsonValue | None:
+    def produced(self, result: CaseResult) -> ProducedSession | None:
         """The session this case ran, for the ``sessions`` suite: the row the
         reference writes and what each runtime that answered said."""
         session = result.observations[REFERENCE].session
@@ -223,29 +257,34 @@ class SessionSuite(LiveSuite):
             for name, observation in result.observations.items()
             if name != REFERENCE and observation.infra is None
         }
-        return {
-            "origin": self.name,
-            "case": result.input,
-            "session": session.id,
-            "minted": session.minted,
-            "row": session.row,
-            "answered": answered,
-        }
+        return ProducedSession(
+            origin=self.name,
+            case=result.input,
+            session=session.id,
+            minted=session.minted,
+            row=session.row,
+            answered=answered,
+        )
 
 
 def _replies(script: JsonValue) -> list[Reply]:
-    """The case's script (a reproducer edited by hand may break an entry: it
-    becomes an empty answer rather than stopping the replay)."""
+    """The case's script. An entry that does not parse (a reproducer edited
+    by hand) is an error naming it: replaying another session instead would
+    let ``parity repro`` say "fixed" of a case it never ran."""
+    if script is None:
+        return [Reply(text="")]
+    if not isinstance(script, list):
+        raise HarnessError(f"a case's replies are a list of script entries, not {script!r:.80}")
     replies = []
-    for entry in script if isinstance(script, list) else []:
+    for index, entry in enumerate(script):
         try:
             replies.append(Reply.from_json(entry))
-        except (ValueError, TypeError):
-            replies.append(Reply(text=""))
+        except (ValueError, TypeError) as exc:
+            raise HarnessError(f"a case's replies[{index}] is not a script entry: {exc}") from exc
     return replies or [Reply(text="")]
 
 
-def _what_it_said(observation: Observation) -> dict[str, JsonValue]:
+def _what_it_said(observation: Observation) -> dict[str, str]:
     if observation.status == 502:
         return {"body502": observation.text or ""}
     try:
