@@ -47,6 +47,7 @@ from typing import Any, Final
 from harness import runner
 from harness.config import Config
 from harness.engine import Engine, EngineSettings
+from harness.environment import environment
 from harness.model import Difference, JsonValue, Observation
 from harness.suites import catalog
 from harness.suites.base import ProbeSuite
@@ -231,7 +232,7 @@ def breakdown(
     profiler: cProfile.Profile | None,
 ) -> Breakdown:
     names = runner.choose_suite_names(config, (SUITE,))
-    with runner.environment(config, names, work) as env:  # what runner.run starts
+    with environment(config, names, work) as env:  # what runner.run starts
         [suite] = env.suites
         assert isinstance(suite, ProbeSuite)
         reference, compare_clock = Intervals(), Intervals()

@@ -166,7 +166,7 @@ class Measured:
 
 
 def suites_of_a_run() -> dict[str, Suite]:
-    roster = load_roster(ROOT / "fixtures" / "roster.jsonl")
+    roster = load_roster(ROOT / defaults.ROSTER)
     upstream = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS / 1000
     live = LiveSuites(ScriptedModel(), roster, upstream_timeout_s=upstream)
     return {**PROBE_SUITES, **live.suites}

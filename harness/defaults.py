@@ -3,7 +3,12 @@ runner, the stacks and the engine read them here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
+
+# The project: its sample stacks (targets/) and fixtures, which the embedded
+# default configuration and the paths below name.
+PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 
 # Cases per suite for each profile (``--profile``).
 PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}

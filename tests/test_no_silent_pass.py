@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-from harness import reports, runner
+from harness import reports
 from harness.engine import Engine, EngineSettings
+from harness.environment import probe_targets
 from harness.model import REFERENCE, Difference, JsonValue, Observation, RunSummary
 from harness.suites.base import DerivedSuite, Suite
 from harness.suites.probe import EXTRACT_JSON, compare_extract_json
@@ -26,7 +27,7 @@ from tests.fakes import Fakes
 def targets(tmp_path: Path) -> Iterator[list[Target]]:
     fakes = Fakes.new(tmp_path)
     config = fakes.config(("extract_json",), "identical")
-    made = runner.probe_targets(config, [EXTRACT_JSON])
+    made = probe_targets(config, [EXTRACT_JSON])
     yield made
     for target in made:
         target.close()

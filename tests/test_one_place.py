@@ -24,7 +24,7 @@ def test_the_suites_send_every_provider_the_doctor_tries_and_no_other() -> None:
 
 def test_the_default_roster_holds_the_workers_the_strategies_are_written_for() -> None:
     path = runner.default_config().run.roster
-    assert path == runner.PROJECT_ROOT / defaults.ROSTER
+    assert path == defaults.PROJECT_ROOT / defaults.ROSTER
     roster = load_roster(path)
     assert tuple(roster) == ROSTER_IDS
     assert tuple(i for i in roster if roster[i].available) == AVAILABLE_IDS

@@ -176,7 +176,7 @@ def init(
     roster: Path | None,
 ) -> None:
     """Write a commented parity.toml for a deployment and say how to wire it up."""
-    from harness import config, defaults, runner
+    from harness import config, defaults
 
     if rust_model_port == go_model_port:
         raise click.BadParameter(
@@ -205,7 +205,7 @@ def init(
             fail(f"cannot write {out_path}: {exc.strerror or exc}")
     out.print(f"wrote {out_path}", markup=False)
     out.print("", markup=False)
-    used_roster = roster_path or runner.PROJECT_ROOT / defaults.ROSTER
+    used_roster = roster_path or defaults.PROJECT_ROOT / defaults.ROSTER
     for line in instructions(runtimes, out_path, used_roster):
         out.print(line, markup=False, soft_wrap=True)
 
