@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -58,34 +58,22 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from harness import defaults  # noqa: E402
+from harness.strategies.live import CHECKS  # noqa: E402
 from reference_impl.extract import extract_json  # noqa: E402
 from reference_impl.jsonmodel import JsonError, loads  # noqa: E402
 from reference_impl.roster import Roster, load_roster  # noqa: E402
 from reference_impl.validate import validate  # noqa: E402
 
-ROSTER = load_roster(ROOT / "fixtures" / "roster.jsonl")
+ROSTER = load_roster(ROOT / defaults.ROSTER)
 RESULTS = ROOT / "benchmarks" / "results" / "check_pairs.md"
 SEED = 20261121
 KINDS = ("fill", "email", "playbook")
 
-# The checks in the order they run, written out from docs/decisions.md §1 (not
-# imported from the strategies, so that a wrong order there shows up here).
-ORDER: dict[str, tuple[str, ...]] = {
-    "fill": (
-        "$", "kind", "context", "context.target_count", "context.city", "context.state",
-        "context.role", "artifact", "artifact.fills", "fills[i]", "fills[i].candidate_id",
-        "count", "duplicate", "phantom", "consistency.city", "consistency.state",
-        "consistency.role", "unavailable",
-    ),
-    "email": (
-        "$", "kind", "context", "context.candidate_id", "artifact", "artifact.candidate_id",
-        "artifact.subject", "artifact.body", "subject.length", "consistency.candidate_id",
-        "phantom",
-    ),
-    "playbook": (
-        "$", "kind", "artifact", "artifact.title", "artifact.steps", "steps.count", "steps[i]",
-    ),
-}  # fmt: skip
+# The checks in the order they run: the strategies' definition (one place).
+# A wrong order there shows up here as a case whose first broken check is not
+# the reference validator's answer (``agrees``).
+ORDER: Final = CHECKS
 # The second check is about the elements or the length of an array the first
 # says is not there: no body breaks both.
 MEANINGLESS = {

@@ -47,10 +47,12 @@ from typing import Any, Final
 from harness import runner
 from harness.config import Config
 from harness.engine import Engine, EngineSettings
+from harness.environment import environment
 from harness.model import Difference, JsonValue, Observation
 from harness.suites import catalog
 from harness.suites.base import ProbeSuite
 from harness.targets.base import Target
+from reference_impl.rules import Hit
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "extract_json_throughput.md"
@@ -168,10 +170,10 @@ def timed_suite(suite: ProbeSuite, reference: Intervals, comparison: Intervals) 
     """``suite`` with its reference answer (one call per case) and its comparison timed."""
     answer, compare_ = suite.answer, suite.compare
 
-    def timed_answer(case: JsonValue) -> str:
+    def timed_answer(case: JsonValue, hit: Hit) -> str:
         start = time.perf_counter()
         try:
-            return answer(case)
+            return answer(case, hit)
         finally:
             reference.add(start, time.perf_counter())
 
@@ -222,27 +224,35 @@ def blocked_on_futures(clock: Intervals) -> Iterator[None]:
 
 
 def breakdown(
-    config: Config, cases: int, seed: int, batch_size: int | None, profiler: cProfile.Profile | None
+    config: Config,
+    work: Path,
+    cases: int,
+    seed: int,
+    batch_size: int | None,
+    profiler: cProfile.Profile | None,
 ) -> Breakdown:
-    [suite] = runner.choose_suites(config, (SUITE,))
-    reference, compare_clock = Intervals(), Intervals()
-    suite = timed_suite(suite, reference, compare_clock)
-    targets = [TimedTarget(t) for t in runner.probe_targets(config, [suite])]
-    settings = EngineSettings(max_examples=cases, seed=seed, shrink=False, batch_size=batch_size)
-    engine = Engine(suites=[suite], targets=targets, settings=settings)
-    waiting = Intervals()
-    started = time.perf_counter()
-    try:
-        if profiler is not None:
-            profiler.enable()
-        with blocked_on_futures(waiting):
-            summary = engine.run()
-        assert not summary.suites[0].errors, summary.suites[0].errors
-    finally:
-        if profiler is not None:
-            profiler.disable()
-        for target in targets:
-            target.close()
+    names = runner.choose_suite_names(config, (SUITE,))
+    with environment(config, names, work) as env:  # what runner.run starts
+        [suite] = env.suites
+        assert isinstance(suite, ProbeSuite)
+        reference, compare_clock = Intervals(), Intervals()
+        suite = timed_suite(suite, reference, compare_clock)
+        targets = [TimedTarget(t) for t in env.targets]
+        settings = EngineSettings(
+            max_examples=cases, seed=seed, shrink=False, batch_size=batch_size
+        )
+        engine = Engine(suites=[suite], targets=targets, settings=settings)
+        waiting = Intervals()
+        started = time.perf_counter()
+        try:
+            if profiler is not None:
+                profiler.enable()
+            with blocked_on_futures(waiting):
+                summary = engine.run()
+            assert not summary.suites[0].errors, summary.suites[0].errors
+        finally:
+            if profiler is not None:
+                profiler.disable()
     seconds = time.perf_counter() - started
     return Breakdown(
         cases=summary.suites[0].cases,
@@ -366,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             tops = headlines(config, work, args.cases, args.seed, args.runs)
         swept = sweep(config, work, args)
         profiler = cProfile.Profile() if args.profile else None
-        parts = breakdown(config, args.cases, args.seed, args.batch_size, profiler)
+        parts = breakdown(config, work, args.cases, args.seed, args.batch_size, profiler)
     text = "\n".join([render(tops, parts, args.seed, args.batch_size), *render_sweep(swept)])
     print(text)
     if profiler is not None:

@@ -51,7 +51,7 @@ from harness.suites.live import Instance  # noqa: E402
 from harness.targets.http import HttpTarget  # noqa: E402
 from reference_impl.roster import load_roster  # noqa: E402
 
-ROSTER = ROOT / "fixtures" / "roster.jsonl"
+ROSTER = ROOT / defaults.ROSTER
 RESULTS = ROOT / "benchmarks" / "results" / "iterate_rate.md"
 
 

@@ -58,6 +58,7 @@ from harness.model import (
 )
 from harness.suites import registry
 from harness.suites.base import case_size
+from harness.suites.produced import ProducedSession
 
 Shown = Mapping[str, frozenset[str]]  # Trigger.ident -> fingerprints it shows
 
@@ -73,8 +74,13 @@ def trigger_for(suite: str, case: JsonValue) -> Trigger | None:
         return None
     if registry.BY_NAME[suite].kind != "derived":
         return Trigger(suite, case)
-    if isinstance(case, dict) and case.get("origin") in registry.BY_NAME[suite].depends_on:
-        return Trigger(str(case["origin"]), case.get("case"))
+    if not isinstance(case, ProducedSession):
+        try:
+            case = ProducedSession.from_json(case)  # from a report or a reproducer
+        except ValueError:
+            return None
+    if case.origin in registry.BY_NAME[suite].depends_on:
+        return Trigger(case.origin, case.case)
     return None
 
 

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 from harness import defaults, schema_store
 from harness.errors import ConfigError, describe_os_error
 from harness.suites import registry
+from harness.volatile import Declared
 
 ALL_SUITES: Final = registry.ALL
 
@@ -51,9 +52,9 @@ class TargetConfig:
         """Whether this target can run a live suite."""
         if self.stack is not None:
             return True
-        if suite == "validate":
+        if suite == registry.VALIDATE:
             return self.url is not None
-        if suite == "sessions":
+        if suite == registry.SESSIONS:
             return self.url is not None and self.model_port is not None and bool(self.session_log)
         return self.url is not None and self.model_port is not None
 
@@ -67,12 +68,25 @@ class RunConfig:
     regressions: Path | None = None
     database: Path | None = None
     roster: Path | None = None
+    min_rule_cases: int | None = None  # a declared rule fewer cases exercised fails the run
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """``[gate]``: how a run's causes are judged (the CLI may override)."""
+
+    aa_rate: float = defaults.AA_RATE
+    flaky_replays: int = defaults.FLAKY_REPLAYS
+    fail_on_flaky: bool = False
+    fail_on_unstable: bool = True
 
 
 @dataclass(frozen=True)
 class Config:
     targets: Mapping[str, TargetConfig]
     run: RunConfig = RunConfig()
+    gate: GateConfig = GateConfig()
+    volatile: tuple[Declared, ...] = ()  # ``[volatile]``: declared per suite
     path: Path | None = None  # None: the embedded default
     root: Path = field(default_factory=Path.cwd)  # relative paths resolve here
 
@@ -124,13 +138,26 @@ def parse(document: dict[str, Any], *, source: str, root: Path, path: Path | Non
     run = RunConfig(
         suites=tuple(raw_run.get("suites", ())),
         profile=raw_run.get("profile"),
+        min_rule_cases=raw_run.get("min_rule_cases"),
         **{
             key: root / raw_run[key]
             for key in ("report_dir", "waivers", "regressions", "database", "roster")
             if key in raw_run
         },
     )
-    return Config(targets=targets, run=run, path=path, root=root)
+    raw_gate = document.get("gate", {})
+    gate = GateConfig(
+        aa_rate=float(raw_gate.get("aa_rate", defaults.AA_RATE)),
+        flaky_replays=int(raw_gate.get("flaky_replays", defaults.FLAKY_REPLAYS)),
+        fail_on_flaky=bool(raw_gate.get("fail_on_flaky", False)),
+        fail_on_unstable=bool(raw_gate.get("fail_on_unstable", True)),
+    )
+    volatile = tuple(
+        Declared(suite, entry["path"], entry["reason"])
+        for suite, entries in sorted(document.get("volatile", {}).items())
+        for entry in entries
+    )
+    return Config(targets=targets, run=run, gate=gate, volatile=volatile, path=path, root=root)
 
 
 def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:

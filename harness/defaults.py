@@ -3,7 +3,12 @@ runner, the stacks and the engine read them here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
+
+# The project: its sample stacks (targets/) and fixtures, which the embedded
+# default configuration and the paths below name.
+PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 
 # Cases per suite for each profile (``--profile``).
 PROFILES: Final = {"quick": 400, "ci": 2000, "thorough": 20000}
@@ -29,3 +34,24 @@ STACK_STOP_GRACE_S: Final = 5.0
 # Where a run writes, relative to the project (or the config's folder).
 REPORT_DIR: Final = "parity-report"
 DATABASE_DIR: Final = ".parity/hypothesis"
+# The roster the sample stacks validate against and the live suites' cases
+# are written for, relative to the project (parity.toml ``roster`` overrides).
+ROSTER: Final = "fixtures/roster.jsonl"
+
+# The (provider, model) pairs the iterate and faults suites send, the scripted
+# model as it is first; `parity doctor` tries each: a deployment that routes by
+# provider must send every one of them to the harness's model.
+PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
+
+# The engine: time spent shrinking one suite's findings at most; the share of
+# explored live cases sent twice to each runtime (A/A, ``harness.stability``;
+# every minimal case is too); how many times a new cause's trigger is
+# replayed before it fails the gate (fewer sightings: flaky).
+SHRINK_SECONDS: Final = 20.0
+AA_RATE: Final = 0.1
+FLAKY_REPLAYS: Final = 3
+
+# Rule coverage (``harness.coverage``): exploration goes on past the budget,
+# by at most a half of it, while a rule its suite declares has been
+# exercised by fewer than this many cases.
+COVERAGE_GOAL: Final = 5

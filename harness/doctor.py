@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from harness import defaults
 from harness.config import Config, ProbeConfig, TargetConfig
 from harness.errors import TargetError
 from harness.mock_llm import (
@@ -44,10 +45,6 @@ from harness.mock_llm import (
 )
 from harness.targets.http import SessionLog
 
-# The (provider, model) pairs the iterate and faults suites send
-# (``strategies.live._MODELS``): a deployment that routes by provider must send
-# every one of them to the harness's model.
-PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
 LOG_WAIT_S: Final = 5.0
 HEALTH_TIMEOUT_S: Final = 5.0
 _SHOWN_CHARS: Final = 200
@@ -145,7 +142,7 @@ class _TargetDoctor:
         if not (health.ok and port_check.ok):
             return
         answered: list[str] = []
-        for provider, model in PROVIDERS:
+        for provider, model in defaults.PROVIDERS:
             check, session = self._session(target.url, provider, model)
             yield check
             if session is not None:

@@ -14,11 +14,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from harness.coverage import SuiteCoverage
 
 JsonValue = Any
 
 REFERENCE: Final = "reference"
+
+
+@runtime_checkable
+class JsonData(Protocol):
+    """A typed value (a typed case) that has a JSON form for reports."""
+
+    def to_json(self) -> dict[str, JsonValue]: ...
+
+
+def as_json(value: JsonValue | JsonData) -> JsonValue:
+    """A case as plain JSON: a typed case by its ``to_json``."""
+    return value.to_json() if isinstance(value, JsonData) else value
 
 
 class DivergenceClass(StrEnum):
@@ -33,6 +48,7 @@ class DivergenceClass(StrEnum):
     VALUE = "value"
     NUMBER_PRECISION = "number_precision"
     NUMBER_TYPE = "number_type"
+    UNSTABLE = "unstable"  # one runtime answered one case twice, differently (A/A)
     ENCODING_ONLY = "encoding_only"
     SCHEMA = "schema"  # an output that breaks its JSON Schema
     CRASH = "crash"
@@ -217,6 +233,11 @@ class Finding:
     reproducer: str | None = None  # path of the saved reproducer file
     waived_by: str | None = None  # waiver reason, when waived
     cause: str | None = None  # the id of the cause it belongs to
+    exempt: str | None = None  # why it does not fail the gate (an unstable path, by policy)
+
+    @property
+    def fails_gate(self) -> bool:
+        return self.failure.cls.fails_gate and self.waived_by is None and self.exempt is None
 
     @property
     def id(self) -> str:
@@ -243,6 +264,30 @@ class Trigger:
         return {"suite": self.suite, "input": self.input}
 
 
+class CauseStatus(StrEnum):
+    """What a gated run (a baseline, base runtimes or both) made of a cause."""
+
+    NEW = "new"  # neither the baseline nor the base runtimes show it
+    KNOWN = "known"  # every finding of it that fails the gate, the baseline knows
+    PRE_EXISTING = "pre_existing"  # the baseline missed it; the base runtimes show it
+
+
+@dataclass(frozen=True)
+class Flakiness:
+    """A cause's trigger replayed ``replays`` times showed it ``shown`` times."""
+
+    shown: int
+    replays: int
+
+    @property
+    def flaky(self) -> bool:
+        return self.shown < self.replays
+
+    @property
+    def rate(self) -> float:
+        return self.shown / self.replays
+
+
 @dataclass
 class Cause:
     """Findings that one minimal case shows together: one fault, as far as
@@ -253,8 +298,20 @@ class Cause:
     summary: str  # who, what, where: "go: number_type at $.value.* — 1.0 comes back as 1"
     trigger: Trigger
     findings: list[Finding]  # most severe first
-    new: bool | None = None  # with a baseline: not in it
+    status: CauseStatus | None = None  # gated runs only
+    new_findings: tuple[str, ...] = ()  # gated: the ids of the findings the baseline lacks
     waived_by: str | None = None  # a waiver naming the cause
+    flakiness: Flakiness | None = None  # a new cause's trigger replayed
+    first_seen: str | None = None  # when a report first listed it (RFC 3339)
+    last_seen: str | None = None
+
+    @property
+    def new(self) -> bool | None:
+        return None if self.status is None else self.status is CauseStatus.NEW
+
+    @property
+    def flaky(self) -> bool:
+        return self.flakiness is not None and self.flakiness.flaky
 
     @property
     def occurrences(self) -> int:
@@ -263,7 +320,7 @@ class Cause:
     @property
     def fails_gate(self) -> bool:
         """Some finding fails the gate and no waiver covers it."""
-        return any(f.failure.cls.fails_gate and f.waived_by is None for f in self.findings)
+        return any(f.fails_gate for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -274,16 +331,41 @@ class KnownCause:
     blamed: tuple[str, ...]
     summary: str
     findings: tuple[str, ...]  # finding ids
+    suites: tuple[str, ...] = ()  # where its findings are (empty: not recorded)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {
+            "id": self.id,
+            "blamed": list(self.blamed),
+            "summary": self.summary,
+            "findings": list(self.findings),
+        }
+        if self.suites:
+            out["suites"] = list(self.suites)
+        if self.first_seen is not None:
+            out["first_seen"] = self.first_seen
+        if self.last_seen is not None:
+            out["last_seen"] = self.last_seen
+        return out
 
 
 @dataclass
 class BaselineOutcome:
-    """What a run with ``--baseline`` made of the earlier report."""
+    """What a gated run made of the earlier report and the base runtimes."""
 
-    source: str
-    schema_version: str
+    source: str | None  # the baseline report; None: base runtimes only
+    schema_version: str | None
     known: list[str] = field(default_factory=list)  # cause ids seen again
-    fixed: list[KnownCause] = field(default_factory=list)  # in the baseline, not seen
+    fixed: list[KnownCause] = field(default_factory=list)  # replayed, not seen any more
+    unobserved: list[KnownCause] = field(default_factory=list)  # their suites did not run
+    base: str | None = None  # the base runtimes new causes were checked on; None: unverified
+    pre_existing: list[str] = field(default_factory=list)  # cause ids the base runtimes show
+
+    @property
+    def verified(self) -> bool:
+        return self.base is not None
 
 
 # ---------------------------------------------------------------------------
@@ -345,10 +427,37 @@ class SuiteSummary:
     share_s: float | None = None  # with --max-time: the time this suite was given
     out_of_time: bool = False  # it stopped because its share ran out
     replayed: int = 0  # cases run again after the run, to group findings into causes
+    explored: int = 0  # of ``cases``, those exploration drew (the rest are replays)
+    aa_pairs: int = 0  # cases whose live answers were asked for twice (A/A)
+    settled: int = 0  # minimal cases asked again for A/A after shrinking (not in ``cases``)
+    steered: int = 0  # cases explored past the budget while a declared rule was rare
+    coverage: SuiteCoverage | None = None  # the contract's rules its cases exercised
+    stop_reason: str = "completed"  # engine.StopReason: why the suite's run ended
 
     @property
     def waived(self) -> int:
         return sum(1 for finding in self.findings if finding.waived_by is not None)
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """One waiver of the run's waivers file, as ``report.json`` records it:
+    what it names, until when, and what it waived in this run."""
+
+    names: dict[str, JsonValue]  # {"cause": id}, or suite, class, path and targets
+    reason: str
+    expires: str  # ISO date: the last day it holds
+    expired: bool
+    covers: tuple[str, ...]  # ids of the causes and findings it waived in this run
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "names": dict(self.names),
+            "reason": self.reason,
+            "expires": self.expires,
+            "expired": self.expired,
+            "covers": list(self.covers),
+        }
 
 
 @dataclass
@@ -359,12 +468,19 @@ class RunSummary:
     seed: int | None
     suites: list[SuiteSummary] = field(default_factory=list)
     expired_waivers: list[str] = field(default_factory=list)  # descriptions
+    waivers: list[WaiverUse] = field(default_factory=list)  # every waiver of the file
     config_path: str | None = None
+    config_digest: str | None = None  # runs with one digest are parts of one run
     elapsed_s: float = 0.0
     exit_code: int = 0
     causes: list[Cause] = field(default_factory=list)  # most severe first
     baseline: BaselineOutcome | None = None
     max_time_s: float | None = None
+    declared_volatile: list[dict[str, object]] = field(default_factory=list)  # DeclaredUse
+    shard: tuple[int, int] | None = None  # (i, n): this run was shard i of n
+    fail_on_flaky: bool = False  # a flaky new cause fails the gate too
+    min_rule_cases: int | None = None  # --min-rule-cases
+    uncovered: list[str] = field(default_factory=list)  # rules below it, one line each
 
     def findings(self) -> list[Finding]:
         return [finding for suite in self.suites for finding in suite.findings]

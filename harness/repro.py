@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from harness import __version__, atomic, schema_store
 from harness.errors import HarnessError, describe_os_error
-from harness.model import Finding, JsonValue
+from harness.model import Finding, JsonValue, as_json
 from harness.suites import registry
 
 FORMAT: Final = "lakehouse-parity/reproducer"
@@ -45,7 +45,7 @@ def document(finding: Finding, *, shell: Mapping[str, str], seed: int | None) ->
         "fingerprint": failure.fingerprint,
         "message": failure.message,
         "seed": seed,
-        "input": example.input,
+        "input": as_json(example.input),
         "outputs": {name: obs.to_json() for name, obs in example.observations.items()},
         "differences": [
             {"target": name, **difference.to_json()}

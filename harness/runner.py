@@ -1,45 +1,40 @@
 """From a configuration to a finished run: targets, suites, engine, reproducers
 and reports. The CLI and the pytest plugin both go through here.
 
-Live suites need running services: with the embedded default configuration
-the harness builds nothing here (the CLI builds) but starts both sample stacks
-itself, with the scripted model as their upstream and their logs in the
-report folder, and stops everything when the run ends, whatever ends it. With
-a ``parity.toml`` the targets' ``url``s are used as they are, and the harness
-serves the scripted model on each target's ``model_port``.
+What a run needs is started by ``environment`` (with the embedded default,
+both sample stacks, which the CLI builds, not this module) and stopped when
+the run ends, whatever ends it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
-from harness import atomic, defaults, reports, repro
-from harness.baseline import load_baseline
+from harness import atomic, base_ref, defaults, reports, repro
+from harness.baseline import Baseline, load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
-from harness.engine import Engine, EngineSettings, Listener
+from harness.config import load as load_config
+from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener
+from harness.environment import Environment, environment
 from harness.errors import HarnessError, describe_os_error
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
 from harness.suites import registry
-from harness.suites.base import DerivedSuite, ProbeSuite, Suite
-from harness.suites.catalog import PROBE_SUITES, LiveSuites
+from harness.suites.base import DerivedSuite
+from harness.suites.catalog import PROBE_SUITES
 from harness.suites.probe import shell_line
-from harness.targets import ProbeTarget
-from harness.targets.base import Target
-from harness.targets.http import HttpTarget, RuntimeTarget
-from harness.waivers import load_waivers
-
-PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
+from harness.waivers import Waivers, load_waivers
 
 
-def default_config(root: Path = PROJECT_ROOT) -> Config:
+def default_config(root: Path = defaults.PROJECT_ROOT) -> Config:
     """The embedded default: the sample stacks of ``targets/``, probes in jsonl mode."""
     rust = root / "targets" / "rust-gateway" / "target" / "release"
     go = root / "targets" / "go-validatord" / "bin"
@@ -61,7 +56,7 @@ def default_config(root: Path = PROJECT_ROOT) -> Config:
             regressions=root / "fixtures" / "regressions",
             database=root / defaults.DATABASE_DIR,
             waivers=waivers if waivers.is_file() else None,
-            roster=root / "fixtures" / "roster.jsonl",
+            roster=root / defaults.ROSTER,
         ),
         path=None,
         root=root,
@@ -78,8 +73,20 @@ class RunOptions:
     waivers: Path | None = None
     shrink: bool = True
     baseline: Path | None = None  # an earlier report.json: gate on new causes only
+    base_ref: str | None = None  # a git revision of targets/: its stacks verify "new"
+    base_config: Path | None = None  # a parity.toml of the base revision's runtimes
     max_time_s: float | None = None  # bounds the whole run
+    aa_rate: float | None = None  # these four: [gate] in parity.toml when None
+    flaky_replays: int | None = None
+    fail_on_flaky: bool | None = None
+    fail_on_unstable: bool | None = None
+    shard: tuple[int, int] | None = None
+    min_rule_cases: int | None = None  # [run] min_rule_cases when None
     listeners: Sequence[Listener] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.base_ref is not None and self.base_config is not None:
+            raise HarnessError("give --base-ref or --base-config, not both")
 
 
 def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
@@ -100,171 +107,50 @@ def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
     return registry.ordered(names)
 
 
-def choose_suites(config: Config, requested: Sequence[str]) -> list[ProbeSuite]:
-    """The probe suites among ``requested`` (live suites need an environment)."""
-    names = choose_suite_names(config, requested)
-    return [PROBE_SUITES[n] for n in names if n in PROBE_SUITES]
-
-
-def probe_targets(config: Config, suites: Iterable[ProbeSuite]) -> list[Target]:
-    wanted = {suite.name: suite.encoding for suite in suites}
-    out: list[Target] = []
-    for name, target in config.targets.items():
-        probes = {s: p for s, p in target.probes.items() if s in wanted}
-        out.append(ProbeTarget(name, probes, {s: e for s, e in wanted.items() if s in probes}))
-    return out
-
-
-@dataclass
-class Environment:
-    """Everything a run needs, started: its suites (in run order) and targets."""
-
-    suites: list[Suite]
-    targets: list[Target]
-
-    def suite(self, name: str) -> Suite:
-        return next(s for s in self.suites if s.name == name)
-
-
-@contextlib.contextmanager
-def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterator[Environment]:
-    """Start what the suites ``names`` need; stop all of it on the way out.
-
-    Live suites in the embedded default start the sample stacks (logs in
-    ``work_dir/stacks``, session logs in ``work_dir/sessions``) behind one
-    scripted model; with a config they use the configured services.
-    """
-    probe_suites = [PROBE_SUITES[n] for n in names if n in PROBE_SUITES]
-    live_names = [n for n in names if n in registry.SERVICE]
-    with contextlib.ExitStack() as stack:
-        probes = {t.name: t for t in probe_targets(config, probe_suites)}
-        stack.callback(_close_all, list(probes.values()))
-        if not live_names:
-            yield Environment(list(probe_suites), list(probes.values()))
-            return
-        live, http = _live_targets(config, work_dir, stack, live_names)
-        by_name: dict[str, Suite] = {**PROBE_SUITES, **live.suites}
-        targets: list[Target] = []
-        for name in config.targets:
-            parts: dict[str, Target] = {s.name: probes[name] for s in probe_suites}
-            parts.update({n: http[name] for n in live_names})
-            targets.append(RuntimeTarget(name, parts))
-        yield Environment([by_name[n] for n in names], targets)
-
-
-def _close_all(targets: Sequence[Target]) -> None:
-    for target in reversed(targets):
-        with contextlib.suppress(Exception):
-            target.close()
-
-
-def _check_shared_logs(config: Config, live_names: Sequence[str]) -> None:
-    """Targets that share one session log must say which rows are theirs."""
-    if "sessions" not in live_names:
-        return
-    by_log: dict[Path, list[TargetConfig]] = {}
-    for target in config.targets.values():
-        if target.session_log is not None:
-            by_log.setdefault(target.session_log.resolve(), []).append(target)
-    for log, sharing in by_log.items():
-        unnamed = [t.name for t in sharing if t.daemon is None]
-        if len(sharing) > 1 and unnamed:
-            raise HarnessError(
-                f"targets {', '.join(t.name for t in sharing)} share the session log {log}: "
-                f"set `daemon` (the value their rows carry) for {', '.join(unnamed)}"
-            )
-        daemons = [t.daemon for t in sharing]
-        if len(set(daemons)) != len(daemons):
-            raise HarnessError(f"targets sharing the session log {log} need distinct `daemon`s")
-
-
-def _live_targets(
-    config: Config, work_dir: Path, stack: contextlib.ExitStack, live_names: Sequence[str]
-) -> tuple[LiveSuites, dict[str, HttpTarget]]:
-    from harness import stacks
-    from harness.mock_llm import ScriptedModelServer
-    from reference_impl.roster import RosterError, load_roster
-
-    roster_path = config.run.roster or PROJECT_ROOT / "fixtures" / "roster.jsonl"
-    try:
-        roster = load_roster(roster_path)
-    except (OSError, RosterError) as exc:
-        raise HarnessError(f"cannot load the roster: {exc}") from exc
-    server = ScriptedModelServer()
-    server.start()
-    stack.callback(server.stop)
-    _check_shared_logs(config, live_names)
-    embedded = any(t.stack is not None for t in config.targets.values())
-    timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS
-    live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
-    running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
-    specs = stacks.default_specs()
-    http: dict[str, HttpTarget] = {}
-    for name, target in config.targets.items():
-        liveness: Callable[[], str | None] | None = None
-        if target.stack is not None:
-            server.add_listener(name)
-            log = work_dir / "sessions" / f"{name}.jsonl"
-            log.unlink(missing_ok=True)
-            process = running.start(
-                specs[target.stack],
-                upstream_url=server.url(name),
-                roster=roster_path,
-                session_log=log,
-                upstream_timeout_ms=timeout_ms,
-            )
-            target = dataclasses.replace(
-                target, url=process.url, session_log=log, daemon=specs[target.stack].daemon
-            )
-            liveness = _liveness(process)
-        elif target.model_port is not None:
-            try:
-                server.add_listener(name, target.model_port)
-            except OSError as exc:
-                raise HarnessError(
-                    f"{name}: cannot serve the scripted model on 127.0.0.1:{target.model_port}: "
-                    f"{exc}"
-                ) from exc
-        assert target.url is not None
-        http[name] = HttpTarget(
-            name,
-            target.url,
-            live.routes(),
-            concurrency=target.concurrency,
-            timeout_s=target.timeout_s,
-            session_log=target.session_log,
-            daemon=target.daemon,
-            liveness=liveness,
-        )
-        stack.callback(http[name].close)
-    return live, http
-
-
-def _liveness(process: object) -> Callable[[], str | None]:
-    from harness.stacks import StackProcess
-
-    assert isinstance(process, StackProcess)
-
-    def gone() -> str | None:
-        code = process.popen.poll()
-        if code is None:
-            return None
-        return f"its process (pid {process.pid}) exited with code {code}; log {process.log_path}"
-
-    return gone
-
-
-def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
-    names = choose_suite_names(config, options.suites)
-    profile = options.profile or config.run.profile or "quick"
-    settings = EngineSettings(
-        profile=profile,
+def engine_settings(config: Config, options: RunOptions) -> EngineSettings:
+    """The engine's settings: the options, then ``parity.toml``, then defaults."""
+    gate = config.gate
+    return EngineSettings(
+        profile=options.profile or config.run.profile or defaults.PROFILE,
         max_examples=options.max_examples,
         seed=options.seed,
         database=config.run.database or config.root / defaults.DATABASE_DIR,
         shrink=options.shrink,
         max_time_s=options.max_time_s,
+        aa_rate=gate.aa_rate if options.aa_rate is None else options.aa_rate,
+        flaky_replays=gate.flaky_replays
+        if options.flaky_replays is None
+        else options.flaky_replays,
+        fail_on_flaky=gate.fail_on_flaky
+        if options.fail_on_flaky is None
+        else options.fail_on_flaky,
+        fail_on_unstable=(
+            gate.fail_on_unstable if options.fail_on_unstable is None else options.fail_on_unstable
+        ),
+        shard=options.shard,
+        min_rule_cases=(
+            config.run.min_rule_cases if options.min_rule_cases is None else options.min_rule_cases
+        ),
     )
+
+
+@dataclass
+class Prepared:
+    """A run's inputs, read and checked before anything starts."""
+
+    names: list[str]
+    settings: EngineSettings
+    waivers: Waivers | None
+    regressions: dict[str, list[JsonValue]]
+    baseline: Baseline | None
+    report_dir: Path
+    base: tuple[Config, str] | None
+    digest: str
+
+
+def prepare(config: Config, options: RunOptions) -> Prepared:
+    names = choose_suite_names(config, options.suites)
+    settings = engine_settings(config, options)
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
     regressions = _regressions(repro.regression_inputs(config.run.regressions))
@@ -277,25 +163,99 @@ def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path
                 regressions[suite] = [*cases, *regressions.get(suite, ())]
     report_dir = options.report_dir or config.run.report_dir or Path(defaults.REPORT_DIR)
     prepare_report_dir(report_dir)
-    with environment(config, names, report_dir) as env:
+    base = _base_config(config, options)
+    digest = config_digest(config, settings, names, options)
+    return Prepared(names, settings, waivers, regressions, baseline, report_dir, base, digest)
+
+
+def config_digest(
+    config: Config, settings: EngineSettings, names: Sequence[str], options: RunOptions
+) -> str:
+    """What makes runs parts of one run (``parity merge``): the config, the
+    suites, the budget, the seed and the gate's inputs; not the shard, nor
+    where the reports go."""
+    parts = {
+        "config": config.path.read_text(encoding="utf-8") if config.path else "(embedded)",
+        "suites": list(names),
+        "profile": settings.profile,
+        "max_examples": settings.max_examples,
+        "seed": settings.seed,
+        "aa_rate": settings.aa_rate,
+        "flaky_replays": settings.flaky_replays,
+        "baseline": options.baseline.read_text(encoding="utf-8") if options.baseline else None,
+        "base": options.base_ref or (str(options.base_config) if options.base_config else None),
+    }
+    text = json.dumps(parts, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def started(
+    config: Config, prepared: Prepared, listeners: Sequence[Listener] = ()
+) -> Iterator[Engine]:
+    """The run's targets (and the base runtimes) started, and an engine over
+    them; everything stopped on the way out."""
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(environment(config, prepared.names, prepared.report_dir))
+        runtimes = None
+        if prepared.base is not None:
+            base_config, base_name = prepared.base
+            folder = prepared.report_dir / "base"
+            base_env = stack.enter_context(environment(base_config, prepared.names, folder))
+            runtimes = BaseRuntimes(base_env.suites, base_env.targets, base_name)
         engine = Engine(
             suites=env.suites,
             targets=env.targets,
-            settings=settings,
-            waivers=waivers,
-            regressions=regressions,
-            listeners=options.listeners,
-            baseline=baseline,
+            settings=prepared.settings,
+            waivers=prepared.waivers,
+            regressions=prepared.regressions,
+            listeners=listeners,
+            baseline=prepared.baseline,
+            base=runtimes,
+            declared=config.volatile,
         )
+        try:
+            yield engine
+        finally:
+            engine.close()
+
+
+def run(config: Config, options: RunOptions) -> tuple[RunSummary, dict[str, Path]]:
+    prepared = prepare(config, options)
+    with started(config, prepared, options.listeners) as engine:
         summary = engine.run()
+    return finish(summary, config, prepared)
+
+
+def merge(
+    config: Config, folders: Sequence[Path], options: RunOptions
+) -> tuple[RunSummary, dict[str, Path]]:
+    """The shards' reports as one run (``merge.py``): their findings united,
+    replayed here into causes, waived and gated as a single run's."""
+    from harness import merge as merging
+
+    shards = merging.load_shards(folders)
+    summary = merging.summary_of(shards)
+    names = tuple(suite.suite for suite in summary.suites)
+    prepared = prepare(config, dataclasses.replace(options, suites=names))
+    prepared.digest = summary.config_digest or prepared.digest
+    with started(config, prepared, options.listeners) as engine:
+        engine.judge(summary)
+    return finish(summary, config, prepared)
+
+
+def finish(
+    summary: RunSummary, config: Config, prepared: Prepared
+) -> tuple[RunSummary, dict[str, Path]]:
+    """Reproducers and every report format."""
     summary.config_path = str(config.path) if config.path else None
+    summary.config_digest = prepared.digest
     try:
-        save_reproducers(summary, config, report_dir / "reproducers")
-        return summary, reports.write_all(summary, report_dir)
+        save_reproducers(summary, config, prepared.report_dir / "reproducers")
+        return summary, reports.write_all(summary, prepared.report_dir)
     except OSError as exc:
-        raise HarnessError(
-            f"{report_dir}: cannot write the reports: {describe_os_error(exc, report_dir)}"
-        ) from exc
+        why = describe_os_error(exc, prepared.report_dir)
+        raise HarnessError(f"{prepared.report_dir}: cannot write the reports: {why}") from exc
 
 
 def prepare_report_dir(folder: Path) -> None:
@@ -317,6 +277,28 @@ def prepare_report_dir(folder: Path) -> None:
         except OSError as exc:
             why = describe_os_error(exc, path)
             raise HarnessError(f"{path}: cannot write the report: {why}") from exc
+
+
+def _base_config(config: Config, options: RunOptions) -> tuple[Config, str] | None:
+    """The base revision's runtimes, as a config, and how reports name them."""
+    if options.base_config is not None:
+        base = load_config(options.base_config)
+        missing = sorted(set(config.targets) ^ set(base.targets))
+        if missing:
+            raise HarnessError(
+                f"{options.base_config}: the base runtimes must be the targets under test "
+                f"(same names); differs in: {', '.join(missing)}"
+            )
+        return base, f"--base-config {options.base_config}"
+    if options.base_ref is not None:
+        if config.path is not None:
+            raise HarnessError(
+                "--base-ref builds the sample stacks of a revision: it goes with the embedded "
+                "default; for your own deployment give --base-config"
+            )
+        revision = base_ref.resolve(config.root, options.base_ref)
+        return base_ref.config_for(revision, config), revision.name
+    return None
 
 
 def _regressions(by_suite: Mapping[str, list[JsonValue]]) -> dict[str, list[JsonValue]]:
@@ -453,10 +435,8 @@ def replay_exit_code(results: Sequence[Replayed]) -> int:
 
 __all__ = [
     "REFERENCE",
-    "Environment",
     "RunOptions",
     "default_config",
-    "environment",
     "replay",
     "run",
 ]

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import httpx
 
-from harness import atomic, defaults
+from harness import atomic, defaults, interrupts
 from harness.errors import HarnessError
 
 PACKAGE_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -47,10 +47,6 @@ LOG_TAIL_LINES: Final = 40
 
 class StackError(HarnessError):
     """A stack could not be built, started or stopped; the message says why."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread so ``with`` blocks unwind."""
 
 
 # -- specs and builds --------------------------------------------------------------
@@ -437,11 +433,14 @@ class Stacks:
     """Starts stacks and guarantees every one is stopped when the block ends.
 
     ``with Stacks(log_dir) as stacks: rust = stacks.start(spec, ...)``. In the
-    main thread, SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt)
-    while the block runs, so it unwinds like a Ctrl-C.
+    main thread, SIGTERM, SIGHUP and SIGINT raise ``Terminated`` (a
+    KeyboardInterrupt) while the block runs, so it unwinds like a Ctrl-C, and
+    are recorded, so that one a gc callback swallowed is raised again
+    (``interrupts``). A SIGHUP or SIGINT ignored on entry stays ignored:
+    ``nohup parity run &`` outlives its terminal.
     """
 
-    SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
+    SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
     def __init__(self, log_dir: Path, *, handle_signals: bool = True) -> None:
         self.log_dir = log_dir
@@ -491,8 +490,11 @@ class Stacks:
             raise StackError(f"could not stop every stack: {errors}")
 
     def __enter__(self) -> Stacks:
+        interrupts.clear()  # a stop asked of an earlier run in this process is done
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
+                if signum != signal.SIGTERM and signal.getsignal(signum) == signal.SIG_IGN:
+                    continue
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
@@ -513,7 +515,7 @@ class Stacks:
         # Raise once: a second signal must not interrupt the cleanup it started.
         if not self._signalled:
             self._signalled = True
-            raise Terminated(f"received {signal.Signals(signum).name}")
+            raise interrupts.request(signum)
 
 
 # -- detached: up / status / down ------------------------------------------------------
@@ -603,7 +605,7 @@ def up(
                 spec,
                 port=(ports or {}).get(spec.name, spec.default_port),
                 upstream_url=model.url,
-                roster=roster or REPO_ROOT / "fixtures" / "roster.jsonl",
+                roster=roster or REPO_ROOT / defaults.ROSTER,
                 session_log=session_log or state_dir / "sessions.jsonl",
                 log_dir=state_dir / "logs",
                 upstream_timeout_ms=upstream_timeout_ms,

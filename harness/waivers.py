@@ -36,9 +36,26 @@ from jsonschema.exceptions import ValidationError
 
 from harness import schema_store
 from harness.errors import ConfigError
-from harness.model import REFERENCE, DivergenceClass, Failure, Finding, generalise_path
+from harness.model import (
+    REFERENCE,
+    Cause,
+    DivergenceClass,
+    Failure,
+    Finding,
+    JsonValue,
+    WaiverUse,
+    generalise_path,
+)
 
-__all__ = ["Waiver", "Waivers", "load_waivers", "parse_waivers", "toml_string", "waiver_table"]
+__all__ = [
+    "Waiver",
+    "Waivers",
+    "describe_names",
+    "load_waivers",
+    "parse_waivers",
+    "toml_string",
+    "waiver_table",
+]
 
 
 @dataclass(frozen=True)
@@ -65,11 +82,20 @@ class Waiver:
             self.targets,
         )
 
+    def name_fields(self) -> dict[str, JsonValue]:
+        """What the waiver names, as its ``[[waiver]]`` table spells it."""
+        if self.cause is not None:
+            return {"cause": self.cause}
+        return {
+            "suite": self.suite,
+            "class": str(self.cls),
+            "path": self.path,
+            "targets": list(self.targets),
+        }
+
     @property
     def names(self) -> str:
-        if self.cause is not None:
-            return f"cause {self.cause}"
-        return f"{self.suite} {self.cls} {self.path} [{', '.join(self.targets)}]"
+        return describe_names(self.name_fields())
 
     def describe(self) -> str:
         return (
@@ -99,11 +125,44 @@ class Waivers:
     def expired(self, today: dt.date) -> list[Waiver]:
         return [waiver for waiver in self.items if waiver.is_expired(today)]
 
+    def uses(
+        self, causes: Sequence[Cause], findings: Sequence[Finding], today: dt.date
+    ) -> list[WaiverUse]:
+        """Every waiver with its expiry and the causes and findings it waived
+        (for ``report.json``: what a trend reads to show waivers expiring)."""
+        out = []
+        for waiver in self.items:
+            covers: list[str] = []
+            if not waiver.is_expired(today):
+                if waiver.cause is not None:
+                    covers = [cause.id for cause in causes if cause.id == waiver.cause]
+                else:
+                    covers = [f.id for f in findings if self.match(f.failure, today) is waiver]
+            out.append(
+                WaiverUse(
+                    names=waiver.name_fields(),
+                    reason=waiver.reason,
+                    expires=waiver.expires.isoformat(),
+                    expired=waiver.is_expired(today),
+                    covers=tuple(covers),
+                )
+            )
+        return out
+
     def apply(self, findings: Iterable[Finding], today: dt.date) -> None:
         """Mark each finding a live waiver names (``waived_by`` = the reason)."""
         for finding in findings:
             waiver = self.match(finding.failure, today)
             finding.waived_by = waiver.reason if waiver is not None else None
+
+
+def describe_names(names: Mapping[str, Any]) -> str:
+    """What a waiver names, in one line: ``cause ID`` or ``SUITE CLASS PATH [TARGETS]``."""
+    if "cause" in names:
+        return f"cause {names['cause']}"
+    targets = names.get("targets")
+    blamed = ", ".join(map(str, targets)) if isinstance(targets, list) else "?"
+    return f"{names.get('suite')} {names.get('class')} {names.get('path')} [{blamed}]"
 
 
 def waiver_table(

@@ -6,6 +6,7 @@ a scripted model in the harness, against live services, or in unit tests.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Final
 
 from reference_impl.extract import extract_json
 from reference_impl.jsonmodel import JsonValue, dumps, loads
+from reference_impl.rules import Hit, Rule, ignore
 from reference_impl.session import (
     SessionAttempt,
     SessionContext,
@@ -20,6 +22,7 @@ from reference_impl.session import (
     accepted_record,
     exhausted_record,
     infra_error_record,
+    note_row,
 )
 from reference_impl.text import cut
 
@@ -139,6 +142,10 @@ class IterateOutcome:
     body: dict[str, JsonValue] | str  # str: the plain-text 502 body
     record: SessionRecord
     chat_bodies: tuple[dict[str, JsonValue], ...] = field(default=())
+    # Each chat hop's reply text, in full (the last is missing when its hop
+    # failed), and the history as the body has it: what the trace tree shows.
+    replies: tuple[str, ...] = field(default=())
+    history: tuple[JsonValue, ...] = field(default=())
 
 
 @dataclass
@@ -151,6 +158,19 @@ class _Session:
     history: list[JsonValue] = field(default_factory=list)
     attempts: list[SessionAttempt] = field(default_factory=list)
     chat_bodies: list[dict[str, JsonValue]] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+
+    def outcome(
+        self, status: int, body: dict[str, JsonValue] | str, record: SessionRecord
+    ) -> IterateOutcome:
+        return IterateOutcome(
+            status,
+            body,
+            record,
+            tuple(self.chat_bodies),
+            tuple(self.replies),
+            tuple(self.history),
+        )
 
     def note(self, iteration: int, raw: str, status: dict[str, JsonValue]) -> None:
         self.history.append({"iteration": iteration, "raw": cut(raw, RAW_LIMIT), "status": status})
@@ -171,8 +191,40 @@ def iterate(
     roster: Container[str],
     daemon: str = "reference",
     clock: Callable[[], float] = time.monotonic,
+    hit: Hit = ignore,
 ) -> IterateOutcome:
-    """Run one iterate session; the outcome carries status, body and session row."""
+    """Run one iterate session; the outcome carries status, body and session row.
+    ``hit`` hears the rules the session went through (the validate hop is the
+    caller's: it hears the validator's rules if the caller passes them on)."""
+    outcome = _loop(request, trace_id, generate, validate, roster, daemon, clock, hit)
+    note_row(outcome.record.to_dict(), hit, prompt=request.prompt)
+    return outcome
+
+
+def _note_request(request: IterateRequest, hit: Hit) -> None:
+    if request.max_iterations is None:
+        hit(Rule.MAX_ITERATIONS_DEFAULT)
+    elif request.max_iterations < 1:
+        hit(Rule.MAX_ITERATIONS_CLAMPED)
+    if request.temperature is None or request.max_tokens is None:
+        hit(Rule.SAMPLING_DEFAULT)
+    if type(request.temperature) is int:
+        hit(Rule.TEMPERATURE_INTEGER)
+    if request.system is not None:
+        hit(Rule.SYSTEM_MESSAGE if request.system else Rule.SYSTEM_EMPTY)
+
+
+def _loop(
+    request: IterateRequest,
+    trace_id: str,
+    generate: Generate,
+    validate: Validate,
+    roster: Container[str],
+    daemon: str,
+    clock: Callable[[], float],
+    hit: Hit,
+) -> IterateOutcome:
+    _note_request(request, hit)
     session = _Session(
         request=request,
         context=SessionContext(
@@ -192,26 +244,50 @@ def iterate(
         return max(0, int((clock() - session.started) * 1000))
 
     for iteration in range(request.effective_max_iterations):
+        if iteration >= 2:
+            hit(Rule.RETRY_FROM_ORIGINAL)
         chat = request.chat_body(prompt)
         session.chat_bodies.append(chat)
         try:
             raw = generate(chat)
         except HopError as exc:
+            hit(Rule.HOP_FAILED_FIRST if iteration == 0 else Rule.HOP_FAILED_LATER)
             text = f"/v1/chat hop failed at iter {iteration}: {exc.detail}"
             record = infra_error_record(session.context, error=text, duration_ms=elapsed_ms())
-            return IterateOutcome(502, text, record, tuple(session.chat_bodies))
-        artifact = extract_json(raw)
+            return session.outcome(502, text, record)
+        session.replies.append(raw)
+        _note_raw(raw, hit)
+        artifact = extract_json(raw, hit)
         if artifact is None:
+            hit(Rule.REPLY_NO_JSON)
             session.note(iteration, raw, {"kind": "no_json"})
             prompt = retry_prompt_after_no_json(request.prompt)
             continue
         verdict, detail = _validate(validate, request, artifact)
         if verdict == "accepted":
+            hit(Rule.ACCEPTED_FIRST if iteration == 0 else Rule.ACCEPTED_AFTER_RETRY)
             session.note(iteration, raw, {"kind": "accepted"})
             return _accepted(session, artifact, detail, trace_id, roster, elapsed_ms())
+        hit(Rule.VALIDATION_FAILED)
+        if hit is not ignore and _NOT_AS_IS.search(str(detail)):
+            hit(Rule.ERROR_UNESCAPED)
         session.note(iteration, raw, {"kind": "validation_failed", "error": detail})
         prompt = retry_prompt_after_failure(request.prompt, str(detail))
+    hit(Rule.EXHAUSTED)
     return _exhausted(session, trace_id, elapsed_ms())
+
+
+# What another encoder may escape: non-ASCII, and Go's HTML characters.
+_NOT_AS_IS: Final = re.compile(r"[^\x00-\x7f]|[<>&]")
+
+
+def _note_raw(raw: str, hit: Hit) -> None:
+    if not raw:
+        hit(Rule.REPLY_EMPTY)
+    if len(raw) > RAW_LIMIT:
+        hit(Rule.RAW_TRUNCATED)
+        if not raw[RAW_LIMIT - 1 : RAW_LIMIT + 1].isascii():
+            hit(Rule.RAW_TRUNCATED_NON_ASCII)
 
 
 def _validate(
@@ -253,7 +329,7 @@ def _accepted(
         "history": session.history,
         "trace_id": trace_id,
     }
-    return IterateOutcome(200, body, record, tuple(session.chat_bodies))
+    return session.outcome(200, body, record)
 
 
 def _exhausted(session: _Session, trace_id: str, duration_ms: int) -> IterateOutcome:
@@ -267,7 +343,7 @@ def _exhausted(session: _Session, trace_id: str, duration_ms: int) -> IterateOut
         "history": session.history,
         "trace_id": trace_id,
     }
-    return IterateOutcome(422, body, record, tuple(session.chat_bodies))
+    return session.outcome(422, body, record)
 
 
 def grounded_in_roster(artifact: JsonValue, roster: Container[str]) -> bool | None:

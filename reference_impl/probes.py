@@ -16,12 +16,13 @@ from typing import BinaryIO, TextIO
 
 from reference_impl.extract import extract_json
 from reference_impl.jsonmodel import JsonError, dumps, loads
+from reference_impl.rules import Hit, ignore
 from reference_impl.session import roundtrip
 
 
-def answer_extract_json(raw: str) -> str:
-    value = extract_json(raw)
-    return dumps({"matched": value is not None, "value": value})
+def answer_extract_json(raw: str, hit: Hit = ignore) -> str:
+    value = extract_json(raw, hit)
+    return dumps({"matched": value is not None, "value": value}, hit)
 
 
 def answer_extract_json_line(line: str) -> str:
@@ -35,8 +36,8 @@ def answer_extract_json_line(line: str) -> str:
     return answer_extract_json(request["raw"])
 
 
-def answer_session_log(text: str) -> str:
-    return roundtrip(text)
+def answer_session_log(text: str, hit: Hit = ignore) -> str:
+    return roundtrip(text, hit)
 
 
 def _decode(data: bytes) -> str:

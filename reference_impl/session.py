@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +24,11 @@ from reference_impl.jsonmodel import (
     JsonError,
     JsonValue,
     dumps,
+    note_number,
     number_from_literal,
     strict_decoder,
 )
+from reference_impl.rules import Hit, Rule, ignore
 from reference_impl.text import cut
 
 SCHEMA: Final = "session.iterate.v1"
@@ -39,7 +41,12 @@ _log = logging.getLogger(__name__)
 
 
 class RecordError(ValueError):
-    """The record type rejects this input (the probe answers ``{"error": ...}``)."""
+    """The record type rejects this input (the probe answers ``{"error": ...}``);
+    ``rule`` says which rule rejected it."""
+
+    def __init__(self, message: str, rule: Rule) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,8 @@ class SessionRecord:
             }
         )
 
-    def to_json(self) -> str:
-        return dumps(self.to_dict())
+    def to_json(self, hit: Hit = ignore) -> str:
+        return dumps(self.to_dict(), hit)
 
 
 def _without_none(fields: dict[str, JsonValue]) -> dict[str, JsonValue]:
@@ -130,72 +137,107 @@ class _Num:
 # as with serde's IgnoredAny, only checked for syntax.
 _SYNTAX: Final = strict_decoder(_Obj, _Num)
 
-Converter = Callable[[Any, str], Any]
+Converter = Callable[[Any, str, Hit], Any]
 
 
-def _string(node: Any, name: str) -> str:
+def _string(node: Any, name: str, hit: Hit) -> str:
     if not isinstance(node, str):
-        raise RecordError(f"invalid type for `{name}`: expected a string")
+        raise RecordError(f"invalid type for `{name}`: expected a string", Rule.RECORD_TYPE)
     _check_scalar_values(node, name)
     return node
 
 
 def _check_scalar_values(text: str, name: str) -> None:
     if any("\ud800" <= char <= "\udfff" for char in text):
-        raise RecordError(f"lone surrogate in `{name}`")
+        raise RecordError(f"lone surrogate in `{name}`", Rule.RECORD_LONE_SURROGATE)
+
+
+def _number(node: _Num, name: str, hit: Hit) -> int | float:
+    try:
+        value = number_from_literal(node.literal)
+    except JsonError as exc:
+        raise RecordError(f"`{name}`: {exc}", exc.rule) from exc
+    note_number(node.literal, value, hit)
+    return value
 
 
 def _unsigned(limit: int) -> Converter:
-    def convert(node: Any, name: str) -> int:
+    def convert(node: Any, name: str, hit: Hit) -> int:
         if not isinstance(node, _Num):
-            raise RecordError(f"invalid type for `{name}`: expected an integer")
-        try:
-            value = number_from_literal(node.literal)
-        except JsonError as exc:
-            raise RecordError(f"`{name}`: {exc}") from exc
+            raise RecordError(f"invalid type for `{name}`: expected an integer", Rule.RECORD_TYPE)
+        value = _number(node, name, ignore)
         if isinstance(value, float):
-            raise RecordError(f"invalid type for `{name}`: floating point `{node.literal}`")
+            raise RecordError(
+                f"invalid type for `{name}`: floating point `{node.literal}`",
+                Rule.RECORD_INTEGER_FLOAT,
+            )
         if not 0 <= value <= limit:
-            raise RecordError(f"invalid value for `{name}`: integer `{value}` out of range")
+            raise RecordError(
+                f"invalid value for `{name}`: integer `{value}` out of range",
+                Rule.RECORD_INTEGER_RANGE,
+            )
+        if value > U32_MAX:
+            hit(Rule.RECORD_INTEGER_U64)
         return value
 
     return convert
 
 
-def _boolean(node: Any, name: str) -> bool:
+def _boolean(node: Any, name: str, hit: Hit) -> bool:
     if not isinstance(node, bool):
-        raise RecordError(f"invalid type for `{name}`: expected a boolean")
+        raise RecordError(f"invalid type for `{name}`: expected a boolean", Rule.RECORD_TYPE)
     return node
 
 
 def _optional(inner: Converter) -> Converter:
-    def convert(node: Any, name: str) -> Any:
-        return None if node is None else inner(node, name)
+    def convert(node: Any, name: str, hit: Hit) -> Any:
+        if node is None:
+            hit(Rule.RECORD_NULL_OPTIONAL)
+            return None
+        return inner(node, name, hit)
 
     return convert
 
 
-def _value(node: Any, name: str, level: int = 2) -> JsonValue:
+def _value(node: Any, name: str, hit: Hit, level: int = 2) -> JsonValue:
     """A serde_json::Value; the record is level 1, so the artifact is level 2."""
     if isinstance(node, _Num):
-        try:
-            return number_from_literal(node.literal)
-        except JsonError as exc:
-            raise RecordError(f"`{name}`: {exc}") from exc
+        return _number(node, name, hit)
     if isinstance(node, str):
         _check_scalar_values(node, name)
         return node
     if isinstance(node, list | _Obj) and level > MAX_DEPTH:
-        raise RecordError(f"`{name}`: recursion limit exceeded")
+        raise RecordError(f"`{name}`: recursion limit exceeded", Rule.DEPTH_OVER_LIMIT)
     if isinstance(node, list):
-        return [_value(item, name, level + 1) for item in node]
+        return [_value(item, name, hit, level + 1) for item in node]
     if isinstance(node, _Obj):
         merged: dict[str, JsonValue] = {}
         for key, item in node.pairs:
             _check_scalar_values(key, name)
-            merged[key] = _value(item, name, level + 1)
-        return dict(sorted(merged.items()))
+            merged[key] = _value(item, name, hit, level + 1)
+        if len(merged) < len(node.pairs):
+            hit(Rule.OBJECT_DUPLICATE_KEY)
+        ordered = dict(sorted(merged.items()))
+        if list(ordered) != list(merged):
+            hit(Rule.RECORD_ARTIFACT_SORTED)
+        return ordered
     return node  # None, True, False
+
+
+def _artifact(node: Any, name: str, hit: Hit) -> JsonValue:
+    if not isinstance(node, _Obj):
+        hit(Rule.RECORD_ARTIFACT_ANY)
+    return _value(node, name, hit)
+
+
+def _rejected_if_read(node: Any, level: int = 2) -> bool:
+    """Whether reading ``node`` as a serde_json::Value would fail (what an
+    unknown field, only checked for syntax, gets away with)."""
+    try:
+        _value(node, "", ignore, level)
+    except RecordError:
+        return True
+    return False
 
 
 _ATTEMPT_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
@@ -206,14 +248,16 @@ _ATTEMPT_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
 )
 
 
-def _attempt(node: Any, name: str) -> SessionAttempt:
-    return SessionAttempt(**_struct(node, _ATTEMPT_FIELDS, "SessionAttemptRecord"))
+def _attempt(node: Any, name: str, hit: Hit) -> SessionAttempt:
+    return SessionAttempt(**_struct(node, _ATTEMPT_FIELDS, "SessionAttemptRecord", hit))
 
 
-def _attempts(node: Any, name: str) -> tuple[SessionAttempt, ...]:
+def _attempts(node: Any, name: str, hit: Hit) -> tuple[SessionAttempt, ...]:
     if not isinstance(node, list):
-        raise RecordError(f"invalid type for `{name}`: expected a sequence")
-    return tuple(_attempt(item, name) for item in node)
+        raise RecordError(
+            f"invalid type for `{name}`: expected a sequence", Rule.RECORD_ATTEMPTS_NOT_ARRAY
+        )
+    return tuple(_attempt(item, name, hit) for item in node)
 
 
 _RECORD_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
@@ -229,67 +273,82 @@ _RECORD_FIELDS: Final[tuple[tuple[str, Converter, bool], ...]] = (
     ("max_iterations", _unsigned(U32_MAX), True),
     ("final_verdict", _string, True),
     ("attempts", _attempts, True),
-    ("artifact", _optional(_value), False),
+    ("artifact", _optional(_artifact), False),
     ("grounded_in_roster", _optional(_boolean), False),
     ("duration_ms", _unsigned(U64_MAX), True),
 )
 
 
 def _struct(
-    node: Any, fields: tuple[tuple[str, Converter, bool], ...], type_name: str
+    node: Any, fields: tuple[tuple[str, Converter, bool], ...], type_name: str, hit: Hit
 ) -> dict[str, Any]:
     if isinstance(node, list):
-        return _struct_from_sequence(node, fields, type_name)
+        hit(Rule.RECORD_SEQUENCE)
+        return _struct_from_sequence(node, fields, type_name, hit)
     if not isinstance(node, _Obj):
-        raise RecordError(f"invalid type: expected struct {type_name}")
+        raise RecordError(f"invalid type: expected struct {type_name}", Rule.RECORD_TYPE)
     converters = {name: convert for name, convert, _ in fields}
     values: dict[str, Any] = {}
     for key, item in node.pairs:
         convert = converters.get(key)
         if convert is None:
-            continue  # unknown fields are dropped
+            hit(Rule.RECORD_UNKNOWN_FIELD)  # unknown fields are dropped
+            if hit is not ignore and _rejected_if_read(item):
+                hit(Rule.RECORD_UNKNOWN_SYNTAX_ONLY)
+            continue
         if key in values:
-            raise RecordError(f"duplicate field `{key}`")
-        values[key] = convert(item, key)
+            raise RecordError(f"duplicate field `{key}`", Rule.RECORD_FIELD_TWICE)
+        values[key] = convert(item, key, hit)
     for name, _, required in fields:
         if name not in values:
             if required:
-                raise RecordError(f"missing field `{name}`")
+                raise RecordError(f"missing field `{name}`", Rule.RECORD_MISSING_FIELD)
             values[name] = None
     return values
 
 
 def _struct_from_sequence(
-    items: list[Any], fields: tuple[tuple[str, Converter, bool], ...], type_name: str
+    items: list[Any], fields: tuple[tuple[str, Converter, bool], ...], type_name: str, hit: Hit
 ) -> dict[str, Any]:
     # serde's derived visit_seq: every field, in declaration order, no more.
     if len(items) != len(fields):
         raise RecordError(
-            f"invalid length {len(items)}, expected struct {type_name} with {len(fields)} elements"
+            f"invalid length {len(items)}, expected struct {type_name} with {len(fields)} elements",
+            Rule.RECORD_SEQUENCE_LENGTH,
         )
     return {
-        name: convert(item, name) for (name, convert, _), item in zip(fields, items, strict=True)
+        name: convert(item, name, hit)
+        for (name, convert, _), item in zip(fields, items, strict=True)
     }
 
 
-def record_from_json(text: str) -> SessionRecord:
-    """Read one record as the gateway's record type does, or raise RecordError."""
+def record_from_json(text: str, hit: Hit = ignore) -> SessionRecord:
+    """Read one record as the gateway's record type does, or raise RecordError.
+    ``hit`` hears the rules the reading went through (also on the way to an
+    error: ``RecordError.rule`` says which one rejected it)."""
     try:
         tree = _SYNTAX.decode(text)
     except JsonError as exc:
-        raise RecordError(str(exc)) from exc
+        raise RecordError(str(exc), Rule.RECORD_NOT_JSON) from exc
     except (ValueError, RecursionError) as exc:
-        raise RecordError(f"invalid JSON: {exc}") from exc
-    values = _struct(tree, _RECORD_FIELDS, "SessionRecord")
+        raise RecordError(f"invalid JSON: {exc}", Rule.RECORD_NOT_JSON) from exc
+    values = _struct(tree, _RECORD_FIELDS, "SessionRecord", hit)
     return SessionRecord(**values)
 
 
-def roundtrip(text: str) -> str:
-    """The session-log probe answer for one input record."""
+def roundtrip(text: str, hit: Hit = ignore) -> str:
+    """The session-log probe answer for one input record. ``hit`` hears the
+    rule that rejected it, or every rule its reading and writing went through."""
+    read: list[str] = []
     try:
-        return record_from_json(text).to_json()
+        record = record_from_json(text, read.append)
     except RecordError as exc:
+        hit(exc.rule)
         return dumps({"error": str(exc)})
+    for rule in read:
+        hit(rule)
+    hit(Rule.RECORD_VALID)
+    return record.to_json(hit)
 
 
 # ---------------------------------------------------------------------------
@@ -367,6 +426,27 @@ def infra_error_record(ctx: SessionContext, *, error: str, duration_ms: int) -> 
         final_verdict="infra_error",
         attempts=(attempt,),
     )
+
+
+_ROW_RULES: Final = {
+    "accepted": Rule.ROW_ACCEPTED,
+    "max_iter_exhausted": Rule.ROW_EXHAUSTED,
+    "infra_error": Rule.ROW_INFRA_ERROR,
+}
+
+
+def note_row(row: Mapping[str, JsonValue], hit: Hit, *, prompt: str | None = None) -> None:
+    """The §4 rules a session's row shows; ``prompt`` is the original prompt
+    the session was sent (the row keeps it cut)."""
+    rule = _ROW_RULES.get(str(row.get("final_verdict")))
+    if rule is not None:
+        hit(rule)
+    if "grounded_in_roster" in row:
+        hit(Rule.ROW_GROUNDED)
+    if prompt is not None and len(prompt) > PROMPT_LIMIT:
+        hit(Rule.PROMPT_TRUNCATED)
+        if not prompt[PROMPT_LIMIT - 1 : PROMPT_LIMIT + 1].isascii():
+            hit(Rule.PROMPT_TRUNCATED_NON_ASCII)
 
 
 # ---------------------------------------------------------------------------

@@ -4,10 +4,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
+from harness.langfuse import LangfuseStandIn
 from harness.stacks import StackSpec, build, default_specs
+from tests.langfuse_data import KEYS
 from tests.oracle import SerdeOracle, build_oracle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,3 +57,18 @@ def json_test_suite() -> Path:
     if not path.is_dir():
         raise RuntimeError(f"the JSONTestSuite corpus is missing at {path}")
     return path
+
+
+@pytest.fixture
+def standin() -> Iterator[LangfuseStandIn]:
+    with LangfuseStandIn() as lf:
+        lf.add_listener("rust", credentials=KEYS)
+        lf.add_listener("open")  # no keys: any request passes
+        yield lf
+        assert lf.handler_errors.count == 0, lf.handler_errors.last_traceback
+
+
+@pytest.fixture
+def lf_http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10, trust_env=False) as c:
+        yield c

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Final
 
 import pytest
 from click.testing import CliRunner
 
-from harness import causes
-from harness.baseline import load_baseline
+from harness import causes, gate
+from harness.baseline import Baseline, load_baseline
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.model import (
+    BaselineOutcome,
     CaseResult,
+    Cause,
+    CauseStatus,
     Difference,
     DivergenceClass,
     Failure,
@@ -24,6 +28,7 @@ from harness.model import (
     Trigger,
 )
 from harness.reports import json_report
+from harness.suites.produced import ProducedSession
 from harness.waivers import parse_waivers
 
 C = DivergenceClass
@@ -92,8 +97,14 @@ def test_a_plain_finding_joins_only_both_ways() -> None:
 
 def test_a_derived_finding_replays_the_case_it_came_from() -> None:
     case = {"id": "i1", "request": {}}
-    row = finding("sessions", C.VALUE, {"origin": "iterate", "case": case, "row": {}})
+    produced = ProducedSession("iterate", case, "s1", minted=False, row={})
+    row = finding("sessions", C.VALUE, produced)
     assert causes.trigger_of(row) == Trigger("iterate", case)
+    # As a report or a reproducer holds it: its JSON form.
+    as_read = finding("sessions", C.VALUE, produced.to_json())
+    assert causes.trigger_of(as_read) == Trigger("iterate", case)
+    # Not a produced session (a hand-edited file): nowhere to replay it.
+    assert causes.trigger_of(finding("sessions", C.VALUE, {"origin": "iterate"})) is None
     live = finding("iterate", C.VALUE, case)
     grouped = causes.group([row, live], shows((live, (row,))))
     assert len(grouped) == 1 and grouped[0].trigger.suite == "iterate"
@@ -138,6 +149,14 @@ def report_of(findings: list[Finding], tmp_path: Path, name: str) -> Path:
     return path
 
 
+RAN: Final = frozenset({"extract_json"})
+LATER: Final = "2026-12-01T00:00:00Z"
+
+
+def judge(baseline: Baseline, found: list[Cause], shown: causes.Shown) -> BaselineOutcome:
+    return baseline.judge(found, shown, RAN, LATER)
+
+
 def test_a_baseline_marks_causes_known_new_and_fixed(tmp_path: Path) -> None:
     kept = finding("extract_json", C.MATCHED, "x")
     gone = finding("extract_json", C.VALUE, "gone")
@@ -147,7 +166,7 @@ def test_a_baseline_marks_causes_known_new_and_fixed(tmp_path: Path) -> None:
     now, shown = causes.attribute(
         [again, fresh], lambda t: frozenset({again.id} if t.input == "x" else {fresh.id})
     )
-    outcome = baseline.judge(now, shown)
+    outcome = judge(baseline, now, shown)
     assert [(c.findings, c.new) for c in now] == [([again], False), ([fresh], True)]
     assert [c.summary for c in outcome.fixed] == ["go: value at $.value.* — 1.0 comes back as 1"]
 
@@ -160,34 +179,124 @@ def test_a_known_fault_found_through_a_smaller_case_is_still_known(tmp_path: Pat
     shown_by = lambda trigger: frozenset({smaller.id})  # noqa: E731
     now, shown = causes.attribute([smaller], shown_by, baseline.examples)
     assert now[0].id != baseline.causes[0].id
-    outcome = baseline.judge(now, shown)
+    outcome = judge(baseline, now, shown)
     assert now[0].new is False and outcome.fixed == []
-    # A rarer finding of the same fault, grouped with it, keeps it known.
+    # A rarer finding grouped with it is not known: the baseline never saw
+    # it, even if the baseline's case shows it now (a new fault shows in old
+    # cases too); the base runtimes decide whether it was there before.
     rarer = finding("extract_json", C.TYPE, "short and rare")
     both = lambda trigger: frozenset({smaller.id, rarer.id})  # noqa: E731
     now, shown = causes.attribute([smaller, rarer], both, baseline.examples)
-    baseline.judge(now, shown)
-    assert len(now) == 1 and now[0].new is False
+    judge(baseline, now, shown)
+    assert len(now) == 1 and now[0].new is True and now[0].new_findings == (rarer.id,)
     # ... but not once the baseline's case no longer shows it: then it is new.
     now, shown = causes.attribute([smaller], lambda t: frozenset(), baseline.examples)
-    baseline.judge(now, shown)
+    judge(baseline, now, shown)
     assert now[0].new is True
 
 
-def test_a_version_1_report_is_read_as_a_baseline(tmp_path: Path) -> None:
-    path = report_of([finding("extract_json", C.MATCHED, "x")], tmp_path, "v1.json")
+def as_version_1(path: Path) -> Path:
+    """The same report as the harness wrote it before causes existed."""
     document = json.loads(path.read_text(encoding="utf-8"))
     document["schema_version"] = "1"
-    for key in ("causes", "baseline", "max_time_s"):
+    for key in (
+        "causes",
+        "baseline",
+        "max_time_s",
+        "shard",
+        "fail_on_flaky",
+        "declared_volatile",
+        "waivers",
+        "config_digest",
+        "min_rule_cases",
+        "uncovered",
+    ):
         del document[key]
     for divergence in document["divergences"]:
-        del divergence["cause"]
+        del divergence["cause"], divergence["exempt"]
+    for suite in document["suites"].values():
+        for key in ("explored", "aa_pairs", "settled", "steered", "coverage", "stop_reason"):
+            del suite[key]
     path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_a_version_1_report_is_read_as_a_baseline(tmp_path: Path) -> None:
+    path = as_version_1(report_of([finding("extract_json", C.MATCHED, "x")], tmp_path, "v1.json"))
     baseline = load_baseline(path)
     same, other = finding("extract_json", C.MATCHED, "y"), finding("extract_json", C.TYPE, "t")
     now, shown = causes.attribute([same, other], lambda t: frozenset())
-    baseline.judge(now, shown)
+    judge(baseline, now, shown)
     assert sorted(c.new for c in now) == [False, True]
+
+
+def test_a_new_finding_joined_to_a_known_one_makes_the_cause_new(tmp_path: Path) -> None:
+    known = finding("extract_json", C.MATCHED, "x")
+    baseline = load_baseline(report_of([known], tmp_path, "main.json"))
+    again = finding("extract_json", C.MATCHED, "x")
+    joined = finding("extract_json", C.STATUS, "x and more")  # its case shows the known one
+    now, shown = causes.attribute(
+        [again, joined],
+        lambda t: frozenset({again.id} if t.input == "x" else {again.id, joined.id}),
+        baseline.examples,
+    )
+    judge(baseline, now, shown)
+    assert len(now) == 1, "one cause: the new finding's minimal case shows the known one"
+    assert now[0].status is CauseStatus.NEW and now[0].new_findings == (joined.id,)
+
+
+def test_an_encoding_only_cause_is_judged_by_its_own_findings(tmp_path: Path) -> None:
+    baseline = load_baseline(report_of([finding("extract_json", C.MATCHED, "x")], tmp_path, "m"))
+    escaped = finding("extract_json", C.ENCODING_ONLY, "<")
+    now, shown = causes.attribute([escaped], lambda t: frozenset())
+    judge(baseline, now, shown)
+    assert now[0].status is CauseStatus.NEW and not now[0].fails_gate
+
+
+def test_baseline_causes_not_seen_are_fixed_or_unobserved(tmp_path: Path) -> None:
+    gone = finding("extract_json", C.VALUE, "gone")
+    baseline = load_baseline(report_of([gone], tmp_path, "main.json"))
+    assert baseline.causes[0].suites == ("extract_json",)
+    assert judge(baseline, [], {}).fixed == list(baseline.causes)
+    elsewhere = baseline.judge([], {}, frozenset({"validate"}), LATER)
+    assert elsewhere.fixed == [] and elsewhere.unobserved == list(baseline.causes)
+
+
+def test_a_known_cause_keeps_when_it_was_first_seen(tmp_path: Path) -> None:
+    kept = finding("extract_json", C.MATCHED, "x")
+    baseline = load_baseline(report_of([kept], tmp_path, "main.json"))
+    again, fresh = finding("extract_json", C.MATCHED, "x"), finding("extract_json", C.TYPE, "t")
+    replay = lambda t: frozenset({again.id} if t.input == "x" else ())  # noqa: E731
+    now, shown = causes.attribute([again, fresh], replay, baseline.examples)
+    judge(baseline, now, shown)
+    by_status = {c.status: c for c in now}
+    assert by_status[CauseStatus.KNOWN].first_seen == "2026-11-26T00:00:00Z"
+    assert by_status[CauseStatus.NEW].first_seen == LATER
+    assert {c.last_seen for c in now} == {LATER}
+
+
+def test_the_base_runtimes_make_a_cause_pre_existing_and_replays_make_one_flaky() -> None:
+    old = finding("extract_json", C.VALUE, "old")
+    brand_new = finding("extract_json", C.TYPE, "new")
+    coin = finding("extract_json", C.STATUS, "coin")
+    now, _ = causes.attribute([old, brand_new, coin], lambda t: frozenset())
+    outcome = gate.new_without_baseline(now, LATER)
+    flips = iter([True, False, True])
+
+    def current(trigger: Trigger) -> frozenset[str]:
+        if trigger.input == "coin":
+            return frozenset({coin.id} if next(flips) else ())
+        return frozenset({brand_new.id, old.id})
+
+    def base(trigger: Trigger) -> frozenset[str]:
+        return frozenset({old.id}) if trigger.input == "old" else frozenset()
+
+    gate.verify(now, outcome, gate.Replays(current=current, base=base, base_name="b", times=3))
+    status = {c.findings[0].id: c for c in now}
+    assert status[old.id].status is CauseStatus.PRE_EXISTING and outcome.pre_existing
+    assert status[brand_new.id].status is CauseStatus.NEW and not status[brand_new.id].flaky
+    assert status[coin.id].flaky and status[coin.id].flakiness == gate.Flakiness(2, 3)
+    assert outcome.verified and outcome.base == "b"
 
 
 @pytest.mark.parametrize(

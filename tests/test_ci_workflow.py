@@ -94,8 +94,13 @@ def workflow() -> dict[Any, Any]:
 
 @pytest.fixture(scope="module")
 def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
-    (job,) = workflow["jobs"].values()
-    return list(job["steps"])
+    """The pull request job's steps."""
+    return list(workflow["jobs"]["parity"]["steps"])
+
+
+@pytest.fixture(scope="module")
+def merge_steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
+    return list(workflow["jobs"]["merge"]["steps"])
 
 
 def lint(binary: Path, path: Path) -> subprocess.CompletedProcess[str]:
@@ -154,9 +159,14 @@ def test_triggers_and_minimal_permissions(workflow: dict[Any, Any]) -> None:
     on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert on["push"]["branches"] == ["main"] and "pull_request" in on
     assert workflow["permissions"] == {"contents": "read"}
-    (job,) = workflow["jobs"].values()
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"parity", "shard", "merge"}
+    job = jobs["parity"]
+    assert job["if"] == "github.event_name != 'push'"
     assert job["permissions"] == {"contents": "read", "actions": "read", "checks": "write"}
-    assert job["timeout-minutes"] <= 30
+    assert jobs["shard"]["if"] == "github.event_name == 'push'"
+    assert jobs["merge"]["needs"] == "shard" and "always()" in jobs["merge"]["if"]
+    assert all(j["timeout-minutes"] <= 30 for j in jobs.values())
 
 
 def test_actions_are_pinned_and_toolchains_set_up(steps: list[dict[str, Any]]) -> None:
@@ -169,14 +179,16 @@ def test_actions_are_pinned_and_toolchains_set_up(steps: list[dict[str, Any]]) -
     step(steps, runs="make -C targets build")
 
 
-def test_pull_requests_run_against_the_main_branch_report(steps: list[dict[str, Any]]) -> None:
+def test_pull_requests_run_against_the_main_branch_report(
+    steps: list[dict[str, Any]], merge_steps: list[dict[str, Any]]
+) -> None:
     download = step(steps, runs="gh run download")
     assert download["if"] == "github.event_name == 'pull_request'"
     assert "--branch main" in download["run"] and "main-report.json" in download["run"]
     assert download["env"]["GH_TOKEN"] == "${{ github.token }}"
-    upload = step(steps, uses="actions/upload-artifact")
-    # main's runs upload the artifact the pull requests download
-    assert "'push' && env.BASELINE_ARTIFACT" in upload["with"]["name"]
+    # main's merge job uploads the artifact the pull requests download
+    upload = step(merge_steps, uses="actions/upload-artifact")
+    assert upload["with"]["name"] == "${{ env.BASELINE_ARTIFACT }}"
     assert "$BASELINE_ARTIFACT" in download["run"]
     run = step(steps, runs="bin/parity run")
     assert run["env"]["BASELINE"] == "${{ steps." + download["id"] + ".outputs.path }}"
@@ -221,15 +233,20 @@ def fake_parity(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-@pytest.mark.parametrize(("baseline", "code"), [("main-report.json", 1), ("", 0), ("x.json", 2)])
+@pytest.mark.parametrize(
+    ("baseline", "base", "code"),
+    [("main-report.json", "0123abc", 1), ("", "", 0), ("x.json", "", 2), ("", "0123abc", 0)],
+)
 def test_the_run_step_passes_the_baseline_and_records_the_exit_code(
-    steps: list[dict[str, Any]], fake_parity: Path, baseline: str, code: int
+    steps: list[dict[str, Any]], fake_parity: Path, baseline: str, base: str, code: int
 ) -> None:
     run = step(steps, runs="bin/parity run")
     output = fake_parity / "github_output"
-    assert run["env"]["PROFILE"] == "${{ github.event_name == 'push' && 'thorough' || 'ci' }}"
+    assert run["env"]["PROFILE"] == "ci"
+    assert run["env"]["BASE_REF"] == "${{ github.event.pull_request.base.sha }}"
     env = {
         "BASELINE": baseline,
+        "BASE_REF": base,
         "PROFILE": "ci",
         "PARITY_MAX_TIME": "600",
         "GITHUB_OUTPUT": str(output),
@@ -239,7 +256,8 @@ def test_the_run_step_passes_the_baseline_and_records_the_exit_code(
     assert done.returncode == 0, done.stderr  # the step records; the gate decides
     args = (fake_parity / "args.txt").read_text().split("\n")[:-1]
     expected = ["run", "--profile", "ci", "--max-time", "600", "--report-dir", "parity-report"]
-    assert args == expected + (["--baseline", baseline] if baseline else [])
+    expected += ["--baseline", baseline] if baseline else []
+    assert args == expected + (["--base-ref", base] if base else [])
     assert output.read_text() == f"exit_code={code}\n"
 
 
@@ -260,4 +278,47 @@ def test_the_gate_follows_the_exit_code(
     gate = step(steps, runs='case "$CODE"')
     assert gate["env"]["CODE"] == "${{ steps.parity.outputs.exit_code }}"
     done = bash(gate["run"], tmp_path, {"CODE": code, "EVENT": event})
+    assert done.returncode == exit, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- main: shards
+
+
+def test_main_runs_the_thorough_profile_in_shards_of_one_seed(workflow: dict[Any, Any]) -> None:
+    job = workflow["jobs"]["shard"]
+    shards = job["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(workflow["env"]["SHARDS"]) + 1))
+    assert job["strategy"]["fail-fast"] is False  # a failing shard must not cancel the others
+    run = step(job["steps"], runs="bin/parity run")
+    assert run["env"] == {"SHARD": "${{ matrix.shard }}", "SEED": "${{ github.run_id }}"}
+    assert "--profile thorough" in run["run"] and '--shard "$SHARD/$SHARDS"' in run["run"]
+    upload = step(job["steps"], uses="actions/upload-artifact")
+    assert upload["with"]["name"] == "parity-shard-${{ matrix.shard }}"
+    download = step(workflow["jobs"]["merge"]["steps"], uses="actions/download-artifact")
+    assert download["with"]["pattern"] == "parity-shard-*"
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_the_merge_step_merges_every_shard_and_records_the_exit_code(
+    merge_steps: list[dict[str, Any]], fake_parity: Path, code: int
+) -> None:
+    merge = step(merge_steps, runs="bin/parity merge")
+    output = fake_parity / "github_output"
+    env = {"SHARDS": "4", "GITHUB_OUTPUT": str(output), "FAKE_EXIT": str(code)}
+    done = bash(merge["run"], fake_parity, env)
+    assert done.returncode == 0, done.stderr  # the step records; the gate decides
+    args = (fake_parity / "args.txt").read_text().split("\n")[:-1]
+    folders = [f"shards/parity-shard-{i}" for i in range(1, 5)]
+    assert args == ["merge", *folders, "--report-dir", "parity-report"]
+    assert output.read_text() == f"exit_code={code}\n"
+
+
+@pytest.mark.parametrize(("code", "exit"), [("0", 0), ("1", 0), ("2", 2), ("", 2)])
+def test_main_s_gate_records_causes_and_fails_on_infrastructure(
+    merge_steps: list[dict[str, Any]], tmp_path: Path, code: str, exit: int
+) -> None:
+    gate = step(merge_steps, runs='case "$CODE"')
+    assert gate["env"]["CODE"] == "${{ steps.parity.outputs.exit_code }}"
+    assert merge_steps.index(gate) == len(merge_steps) - 1
+    done = bash(gate["run"], tmp_path, {"CODE": code})
     assert done.returncode == exit, done.stdout + done.stderr

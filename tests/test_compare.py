@@ -10,22 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.compare import (  # the private walkers are checked against each other
-    ID_SHAPE,
+from harness.compare import (
     Projection,
-    _exact,
-    _project,
-    _structural,
     blame,
     classify,
     compare,
-    compare_plain,
     format_path,
     matched_difference,
     parse_output,
     status_difference,
+    strictly_equal,
 )
+from harness.compare.walk import exact
 from harness.model import Difference, DivergenceClass
+from harness.volatile import ID_SHAPE
+from tests.oracle_deepdiff import structural
 from tests.strategies_json import json_values
 
 C = DivergenceClass
@@ -191,12 +190,6 @@ def test_status_and_matched_differences() -> None:
     found = matched_difference({"matched": True, "value": {}}, {"matched": False, "value": None})
     assert found is not None and (found.cls, found.path) == (C.MATCHED, "$.matched")
     assert matched_difference({"matched": True}, {"matched": True}) is None
-
-
-def test_compare_plain_text_bodies() -> None:
-    assert compare_plain("a", "a") == ()
-    (found,) = compare_plain("/v1/chat hop failed at iter 0: x", "/v1/chat hop failed at iter 1: x")
-    assert found.cls is C.VALUE
 
 
 @pytest.mark.parametrize(
@@ -486,10 +479,22 @@ def test_deepdiff_mapping_agrees_with_an_exact_walk(value: Any, rng: random.Rand
     other = mutate(value, rng)
     text_a, text_b = json.dumps(value), json.dumps(other)
     a, b = parse_output(text_a), parse_output(text_b)
-    a, b = _project(a, (), PLAIN.compiled), _project(b, (), PLAIN.compiled)
-    via_deepdiff = sorted((d.cls, d.path) for d in _structural(a, b))
-    via_walk = sorted((d.cls, d.path) for d in _exact(a, b, ()))
+    via_deepdiff = sorted((d.cls, d.path) for d in structural(a, b))
+    via_walk = sorted((d.cls, d.path) for d in exact(a, b))
     assert via_deepdiff == via_walk
+
+
+def test_strict_equality_follows_the_number_model() -> None:
+    assert strictly_equal({"a": [1, "x", None]}, {"a": [1, "x", None]})
+    assert strictly_equal({"a": 1, "b": 2}, {"b": 2, "a": 1})  # key order is free
+    for a, b in [(1, 1.0), (True, 1), (False, 0), (-0.0, 0.0), ([1], [1, 1]), ({"a": None}, {})]:
+        assert not strictly_equal(a, b) and not strictly_equal(b, a)
+
+
+@given(json_values(), st.randoms(use_true_random=False))
+def test_strictly_equal_exactly_when_the_walk_finds_nothing(value: Any, rng: random.Random) -> None:
+    a, b = parse_output(json.dumps(value)), parse_output(json.dumps(mutate(value, rng)))
+    assert strictly_equal(a, b) == (list(exact(a, b)) == [])
 
 
 def test_a_schema_failure_names_the_rule_that_was_broken() -> None:

@@ -14,6 +14,7 @@ from harness.engine import Engine, EngineSettings
 from harness.model import REFERENCE, Difference, DivergenceClass, JsonValue, Observation
 from harness.strategies import fault_scenarios, iterate_scenarios
 from harness.suites.base import LiveSuite
+from reference_impl.rules import Hit, ignore
 
 Predicate = Callable[[JsonValue], bool]
 
@@ -41,7 +42,7 @@ class Scenarios(LiveSuite):
         self.strategy = strategy
         self.batch_size = 32
 
-    def reference(self, execution: JsonValue) -> Observation:
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
         return Observation(REFERENCE, "ok")
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:

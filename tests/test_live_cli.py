@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.stacks import build, default_specs, pid_running
-from tests.procs import command_line, processes_mentioning
+from tests.procs import command_line, from_a_terminal, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 LIVE = ("validate", "iterate", "faults", "sessions")
@@ -33,7 +33,7 @@ def parity(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """``parity ...`` in ``cwd`` (no parity.toml there: the embedded default)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", *args],
+        from_a_terminal([sys.executable, "-m", "harness.cli", *args]),
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -190,7 +190,7 @@ def test_a_stack_killed_mid_run_is_exit_2_and_named(built: None, tmp_path: Path)
     assert down, messages
     assert f"its process (pid {started['rust']}) exited with code -9" in down[0]
     assert all(error["blamed"] == ["rust"] for error in document["errors"])
-    assert document["suites"]["iterate"]["cases"] == 400
+    assert document["suites"]["iterate"]["explored"] == 400
     assert not any(pid_running(pid) for pid in started.values())
     assert processes_mentioning(str(report)) == []
 

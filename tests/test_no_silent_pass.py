@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-from harness import reports, runner
+from harness import reports
 from harness.engine import Engine, EngineSettings
+from harness.environment import probe_targets
 from harness.model import REFERENCE, Difference, JsonValue, Observation, RunSummary
 from harness.suites.base import DerivedSuite, Suite
 from harness.suites.probe import EXTRACT_JSON, compare_extract_json
 from harness.targets.base import Target
+from reference_impl.rules import Hit, ignore
 from tests.fakes import Fakes
 
 
@@ -25,7 +27,7 @@ from tests.fakes import Fakes
 def targets(tmp_path: Path) -> Iterator[list[Target]]:
     fakes = Fakes.new(tmp_path)
     config = fakes.config(("extract_json",), "identical")
-    made = runner.probe_targets(config, [EXTRACT_JSON])
+    made = probe_targets(config, [EXTRACT_JSON])
     yield made
     for target in made:
         target.close()
@@ -65,7 +67,7 @@ class NeverFed(DerivedSuite):
     def cases(self, produced: Mapping[str, Sequence[JsonValue]]) -> list[JsonValue]:
         return [item for items in produced.values() for item in items]
 
-    def reference(self, execution: JsonValue) -> Observation:
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
         return Observation(REFERENCE, json.dumps(execution))
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:

@@ -193,7 +193,7 @@ def test_report_json_is_valid_against_its_schema(written: dict[str, Path]) -> No
 
 def test_report_json_content(written: dict[str, Path]) -> None:
     document = json.loads(written["json"].read_text(encoding="utf-8"))
-    assert document["schema_version"] == "2" and document["exit_code"] == 1
+    assert document["schema_version"] == "3" and document["exit_code"] == 1
     assert document["suites"]["extract_json"] == {
         "cases": 50,
         "divergences": 4,
@@ -201,6 +201,12 @@ def test_report_json_content(written: dict[str, Path]) -> None:
         "errors": 0,
         "elapsed_s": 1.5,
         "targets": ["go", "rust"],
+        "explored": 0,
+        "aa_pairs": 0,
+        "settled": 0,
+        "steered": 0,
+        "coverage": None,
+        "stop_reason": "completed",
     }
     assert document["suites"]["iterate"]["errors"] == 1
     first = document["divergences"][1]  # blame() orders value before number_type

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from harness.model import REFERENCE, BaselineOutcome, KnownCause, RunSummary, SuiteSummary
+from harness.model import (
+    REFERENCE,
+    BaselineOutcome,
+    CauseStatus,
+    KnownCause,
+    RunSummary,
+    SuiteSummary,
+)
 from harness.reports import html as html_report
 from harness.reports import json_report, junit, markdown
 from harness.reports.common import waiver_expiry
@@ -38,7 +45,7 @@ def baseline_summary() -> RunSummary:
     known_case = case("validate", "k", {REFERENCE: '{"b":"x"}', "rust": '{"b":"y"}'})
     new = make_cause("a00000000001", findings_of(new_case), summary=f"go: {SCRIPT}{FENCE}{IMG}")
     known = make_cause("b00000000002", findings_of(known_case))
-    new.new, known.new = True, False
+    new.status, known.status = CauseStatus.NEW, CauseStatus.KNOWN
     fixed = KnownCause("c00000000003", ("go",), f"go: fixed {IMG}", ("d00000000004",))
     return RunSummary(
         harness_version="0.1.0",

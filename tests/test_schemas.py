@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +165,12 @@ def test_errors_quote_odd_keys() -> None:
     assert schema_store.format_path([]) == "$"
 
 
-def test_schema_error_is_frozen() -> None:
-    err = schema_store.SchemaError(path="$", message="m")
-    with pytest.raises(AttributeError):
-        err.path = "$.x"  # type: ignore[misc]
+def test_every_failure_is_reported_once_in_path_then_message_order() -> None:
+    found = schema_store.errors("chat-request", {"messages": 5})
+    assert found == [
+        schema_store.SchemaError("$", f"'{key}' is a required property")
+        for key in ("max_tokens", "model", "provider", "temperature")
+    ] + [schema_store.SchemaError("$.messages", "5 is not of type 'array'")]
 
 
 def test_integer_follows_the_contract_number_model() -> None:
@@ -193,9 +195,39 @@ def test_regex_translation() -> None:
     assert not schema_store._ecma_regex(r"^\d$").search("٣")  # Arabic-Indic digit three
 
 
-def test_loaded_from_package_or_checkout() -> None:
-    source = schema_store._store().source
-    assert source in ("harness.schemas", str(SCHEMA_DIR))
+@pytest.fixture
+def fresh_store() -> Iterator[None]:
+    schema_store.reload()
+    yield
+    schema_store.reload()  # the patches are undone by now: the real store again
+
+
+def test_the_installed_package_holds_the_checkout_schemas(fresh_store: None) -> None:
+    packaged = schema_store._package_files()
+    assert packaged is not None, "harness.schemas is not installed (pip install -e .)"
+    assert schema_store._store().source == "harness.schemas"
+    texts = {name: entry.read_text(encoding="utf-8") for name, entry in packaged}
+    assert texts == {p.name: p.read_text(encoding="utf-8") for p in SCHEMA_FILES}
+
+
+def test_without_the_package_the_checkout_folder_is_read(
+    fresh_store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schema_store, "_package_files", lambda: None)
+    schema_store.reload()
+    assert schema_store._store().source == str(SCHEMA_DIR)
+    assert schema_store.names() == sorted(p.stem for p in SCHEMA_FILES)
+    assert not schema_store.validator("probe-error").is_valid({})
+
+
+def test_without_package_or_folder_there_are_no_schemas(
+    fresh_store: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(schema_store, "_package_files", lambda: None)
+    monkeypatch.setattr(schema_store, "_CHECKOUT_DIR", tmp_path / "missing")
+    schema_store.reload()
+    with pytest.raises(schema_store.SchemaStoreError, match="no schemas"):
+        schema_store.names()
 
 
 def test_reload_clears_caches() -> None:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from harness import stacks
+from harness import interrupts, stacks
 from harness.mock_llm import Reply, ScriptedModelServer, case_marker
 from harness.stacks import (
     StackError,
@@ -32,7 +35,7 @@ from harness.stacks import (
     status,
     up,
 )
-from tests.procs import processes_mentioning
+from tests.procs import from_a_terminal, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 ROSTER = REPO / "fixtures" / "roster.jsonl"
@@ -141,18 +144,57 @@ def port_is_closed(port: int) -> bool:
 # -- specs and builds ----------------------------------------------------------------
 
 
-def test_default_specs_follow_the_makefile() -> None:
+def makefile_builds(makefile: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The ``target: cd DIR && TOOL build ...`` recipes of a Makefile: {target: (DIR, ARGV)}."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    target = None
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        rule = re.match(r"([\w-]+):", line)
+        if rule:
+            target = rule.group(1)
+        elif line.startswith("\t") and target is not None:
+            words = shlex.split(line)
+            if words[:1] == ["cd"] and words[2:3] == ["&&"] and words[4:5] == ["build"]:
+                out[target] = (words[1], tuple(words[3:]))
+    return out
+
+
+def source_value(path: Path, pattern: str) -> str:
+    found = re.search(pattern, path.read_text(encoding="utf-8"))
+    assert found is not None, f"{pattern!r} not in {path}"
+    return found.group(1)
+
+
+def test_default_specs_build_and_run_what_the_stacks_define() -> None:
+    """targets/Makefile's builds (stacks.py shows the build's output: no
+    --quiet), and each runtime's binary, default port and daemon name as its
+    own sources state them."""
+    targets = REPO / "targets"
+    made = makefile_builds(targets / "Makefile")
     specs = default_specs()
-    rust, go = specs["rust"], specs["go"]
-    assert rust.workdir == REPO / "targets" / "rust-gateway"
-    assert rust.build_argv == ("cargo", "build", "--release", "--locked")
-    assert rust.binary_path == REPO / "targets/rust-gateway/target/release/gateway"
-    assert (rust.default_port, rust.daemon) == (3100, "gateway")
-    assert go.build_argv == ("go", "build", "-trimpath", "-o", "bin/", "./cmd/...")
-    assert go.binary_path == REPO / "targets/go-validatord/bin/validatord"
-    assert (go.default_port, go.daemon) == (4110, "validatord")
-    assert any(p.name == "Cargo.lock" for p in rust.source_files())
-    assert all(p.suffix == ".go" or p.name.startswith("go.") for p in go.source_files())
+    assert set(made) == {"rust", "go"} == set(specs)
+    for name, spec in specs.items():
+        folder, argv = made[name]
+        assert spec.workdir == targets / folder
+        assert spec.build_argv == tuple(w for w in argv if w != "--quiet")
+    rust, go = specs["rust"].workdir, specs["go"].workdir
+    assert specs["rust"].binary_path == rust / "target/release/gateway"
+    assert (rust / "src/bin/gateway.rs").is_file()
+    assert specs["rust"].default_port == int(
+        source_value(rust / "src/bin/gateway.rs", r'"LAKEHOUSE_PORT", default_value_t = (\d+)')
+    )
+    assert specs["rust"].daemon == source_value(rust / "src/lib.rs", r'DAEMON_NAME: &str = "(\w+)"')
+    # go build -o bin/ ./cmd/... names each binary after its folder under cmd/
+    assert specs["go"].binary_path == go / "bin" / "validatord"
+    assert (go / "cmd/validatord").is_dir()
+    assert specs["go"].default_port == int(
+        source_value(go / "cmd/validatord/config.go", r"defaultPort\s+= (\d+)")
+    )
+    assert specs["go"].daemon == source_value(
+        go / "internal/validator/session_log.go", r'DaemonName = "(\w+)"'
+    )
+    assert any(p.name == "Cargo.lock" for p in specs["rust"].source_files())
+    assert all(p.suffix == ".go" or p.name.startswith("go.") for p in specs["go"].source_files())
 
 
 def test_build_only_when_missing_or_stale(tmp_path: Path) -> None:
@@ -308,6 +350,32 @@ with Stacks(Path(cfg["log_dir"])) as running:
 """
 
 
+@contextlib.contextmanager
+def daemon_owner(
+    spec: StackSpec, tmp_path: Path, mode: str, ignored: Sequence[int] = ()
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """DRIVER in a process of its own, as from a terminal but for ``ignored``,
+    and the pid of the daemon it started; killed on the way out if still there."""
+    cfg = {"workdir": str(spec.workdir), "roster": str(ROSTER), "log_dir": str(tmp_path)}
+    argv = [sys.executable, "-c", DRIVER, json.dumps({**cfg, "mode": mode})]
+    owner = subprocess.Popen(
+        from_a_terminal(argv, ignored=ignored),
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        yield owner, int(owner.stdout.readline())
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.communicate()
+
+
 @pytest.mark.parametrize(
     ("mode", "signum"),
     [
@@ -320,39 +388,73 @@ with Stacks(Path(cfg["log_dir"])) as running:
 def test_the_daemon_dies_with_its_owner(
     spec: StackSpec, tmp_path: Path, mode: str, signum: signal.Signals | None
 ) -> None:
-    cfg = {
-        "workdir": str(spec.workdir),
-        "roster": str(ROSTER),
-        "log_dir": str(tmp_path),
-        "mode": mode,
-    }
-    owner = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, json.dumps(cfg)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert owner.stdout is not None
-        daemon_pid = int(owner.stdout.readline())
+    with daemon_owner(spec, tmp_path, mode) as (owner, daemon_pid):
         assert pid_running(daemon_pid)
-        assert owner.stdin is not None
         if signum is None:
-            owner.stdin.write("exit\n")
-            owner.stdin.flush()
+            _, stderr = owner.communicate("exit\n", timeout=20)
         else:
             owner.send_signal(signum)
-        owner.wait(20)
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-        _, stderr = owner.communicate()
+            _, stderr = owner.communicate(timeout=20)
     if signum is signal.SIGTERM:
         assert "Terminated: received SIGTERM" in stderr
     assert not pid_running(daemon_pid)
+
+
+def test_an_owner_started_with_nohup_outlives_its_terminal(spec: StackSpec, tmp_path: Path) -> None:
+    """A hang-up the owner started with ignored (``nohup``) stays ignored; a
+    SIGTERM still stops it and its daemon."""
+    with daemon_owner(spec, tmp_path, "nohup", ignored=[signal.SIGHUP]) as (owner, daemon_pid):
+        owner.send_signal(signal.SIGHUP)
+        with pytest.raises(subprocess.TimeoutExpired):
+            owner.wait(1)
+        assert pid_running(daemon_pid)
+        owner.send_signal(signal.SIGTERM)
+        _, stderr = owner.communicate(timeout=20)
+    assert "Terminated: received SIGTERM" in stderr
+    assert not pid_running(daemon_pid)
+
+
+@pytest.fixture
+def dispositions() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP as from a terminal, whatever this run
+    inherited (a background job ignores SIGINT, ``nohup`` SIGHUP); restored after."""
+    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {signum: signal.getsignal(signum) for signum in signums}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+    interrupts.clear()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_a_gc_callback_swallowed_is_raised_again(
+    tmp_path: Path, signum: signal.Signals, dispositions: None
+) -> None:
+    """Python ignores an exception raised in a gc callback (Hypothesis has one):
+    the stop is recorded, and the engine's next check raises it again."""
+    with Stacks(tmp_path):
+        try:
+            os.kill(os.getpid(), signum)
+            time.sleep(1)  # the handler runs here, in the main thread
+        except KeyboardInterrupt:
+            pass  # what a gc callback's caller does with it
+        with pytest.raises(interrupts.Terminated, match=f"received {signum.name}"):
+            interrupts.raise_if_requested()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+def test_a_signal_ignored_on_entry_stays_ignored(
+    tmp_path: Path, signum: signal.Signals, dispositions: None
+) -> None:
+    """``nohup`` (SIGHUP) or a background job of a script (SIGINT)."""
+    signal.signal(signum, signal.SIG_IGN)
+    with Stacks(tmp_path):
+        assert signal.getsignal(signum) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    assert signal.getsignal(signum) == signal.SIG_IGN
 
 
 def test_pid_running_tells_a_reused_pid() -> None:

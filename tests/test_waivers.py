@@ -9,7 +9,7 @@ import pytest
 
 from harness import schema_store
 from harness.errors import ConfigError
-from harness.model import CaseResult, DivergenceClass, Failure, Finding
+from harness.model import CaseResult, Cause, DivergenceClass, Failure, Finding, Trigger
 from harness.waivers import Waivers, load_waivers, parse_waivers
 
 TODAY = dt.date(2025, 6, 1)
@@ -176,3 +176,56 @@ def test_waivers_schema_is_valid_2020_12() -> None:
     schema_store.check_metaschema()
     assert schema_store.errors("waivers", {"waiver": []}) == []
     assert schema_store.errors("waivers", {"waiver": [{"suite": "x"}]}) != []
+
+
+def test_uses_record_each_waiver_with_its_expiry_and_what_it_covered() -> None:
+    example = CaseResult(
+        suite="extract_json", input={}, observations={}, differences={}, failures=()
+    )
+    waived = Finding(failure=failure(), example=example)
+    stale = Finding(
+        failure=failure("iterate", DivergenceClass.ENCODING_ONLY, "$", ("go", "rust")),
+        example=example,
+    )
+    cause = Cause(
+        id="0123456789ab",
+        blamed=("go",),
+        summary="s",
+        trigger=Trigger("extract_json", {}),
+        findings=[waived],
+    )
+    text = TWO + '\n[[waiver]]\ncause = "0123456789ab"\nreason = "whole"\nexpires = 2025-07-01\n'
+    uses = parse_waivers(text, "waivers.toml").uses([cause], [waived, stale], TODAY)
+    assert [u.to_json() for u in uses] == [
+        {
+            "names": {
+                "suite": "extract_json",
+                "class": "number_type",
+                "path": "$.value[*].a",
+                "targets": ["go"],
+            },
+            "reason": "validatord writes 1.0 as 1; tracked in #42",
+            "expires": "2025-06-30",
+            "expired": False,
+            "covers": [waived.id],
+        },
+        {
+            "names": {
+                "suite": "iterate",
+                "class": "encoding_only",
+                "path": "$",
+                "targets": ["go", "rust"],
+            },
+            "reason": "old",
+            "expires": "2025-01-01",
+            "expired": True,
+            "covers": [],  # expired: it waives nothing
+        },
+        {
+            "names": {"cause": "0123456789ab"},
+            "reason": "whole",
+            "expires": "2025-07-01",
+            "expired": False,
+            "covers": ["0123456789ab"],
+        },
+    ]

@@ -8,6 +8,8 @@ import click
 
 from harness import __version__
 from harness.cli.common import printable_streams, reported_errors
+from harness.cli.langfuse import langfuse
+from harness.cli.merge import merge
 from harness.cli.mock_llm import mock_llm
 from harness.cli.onboarding import doctor, init
 from harness.cli.repro import repro
@@ -15,6 +17,7 @@ from harness.cli.run import run
 from harness.cli.schema import schema
 from harness.cli.sessions import sessions
 from harness.cli.stacks import stacks_group
+from harness.cli.trend import trend
 from harness.cli.waive import waive
 
 __all__ = ["main", "reported_errors"]
@@ -27,5 +30,18 @@ def main() -> None:
     printable_streams()
 
 
-for _command in (run, repro, schema, sessions, stacks_group, mock_llm, waive, init, doctor):
+for _command in (
+    run,
+    merge,
+    repro,
+    schema,
+    sessions,
+    stacks_group,
+    mock_llm,
+    langfuse,
+    waive,
+    trend,
+    init,
+    doctor,
+):
     main.add_command(_command)

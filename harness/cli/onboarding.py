@@ -180,7 +180,7 @@ def init(
     roster: Path | None,
 ) -> None:
     """Write a commented parity.toml for a deployment and say how to wire it up."""
-    from harness import atomic, config, runner
+    from harness import atomic, config, defaults
 
     texts = {
         "--rust-url": rust_url,
@@ -221,7 +221,7 @@ def init(
             fail(f"cannot write {out_path}: {exc.strerror or exc}")
     out.print(f"wrote {out_path}", markup=False)
     out.print("", markup=False)
-    used_roster = roster_path or runner.PROJECT_ROOT / "fixtures" / "roster.jsonl"
+    used_roster = roster_path or defaults.PROJECT_ROOT / defaults.ROSTER
     for line in instructions(runtimes, out_path, used_roster):
         out.print(line, markup=False, soft_wrap=True)
 

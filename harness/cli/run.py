@@ -16,6 +16,7 @@ from harness.cli.common import FiniteFloatRange, err, out, reported_errors, reso
 from harness.model import (
     CaseChecked,
     Cause,
+    CauseStatus,
     Event,
     Finding,
     RunSummary,
@@ -74,9 +75,49 @@ class ProgressListener:
     help="an earlier report.json: only causes it does not list fail the gate",
 )
 @click.option(
+    "--base-ref",
+    help="a git revision: its sample stacks verify each new cause (pre-existing ones pass)",
+)
+@click.option(
+    "--base-config",
+    type=click.Path(path_type=Path),
+    help="a parity.toml of the base revision's runtimes: they verify each new cause",
+)
+@click.option(
     "--max-time",
     type=FiniteFloatRange(min=1),
     help="bound the whole run (seconds), shared between the suites",
+)
+@click.option(
+    "--aa-rate",
+    type=click.FloatRange(min=0, max=1),
+    help="share of explored live cases asked twice of each runtime (A/A; default 0.1)",
+)
+@click.option(
+    "--flaky-replays",
+    type=click.IntRange(min=1, max=20),
+    help="replays of a new cause's trigger before it fails the gate (default 3)",
+)
+@click.option(
+    "--fail-on-flaky/--no-fail-on-flaky",
+    default=None,
+    help="a flaky new cause fails the gate too (default: no)",
+)
+@click.option(
+    "--fail-on-unstable/--no-fail-on-unstable",
+    default=None,
+    help="an unstable path fails the gate (default: yes)",
+)
+@click.option(
+    "--min-rule-cases",
+    type=click.IntRange(min=0),
+    help="fail (exit 2) when a rule a suite declares was exercised by fewer cases",
+)
+@click.option(
+    "--shard",
+    callback=lambda ctx, param, value: _shard(value),
+    metavar="I/N",
+    help="explore part I of N of each suite's budget (parity merge joins the parts)",
 )
 @click.option("--debug", is_flag=True, help="print the traceback of a harness error")
 def run(
@@ -90,7 +131,15 @@ def run(
     build: bool,
     shrink: bool,
     baseline: Path | None,
+    base_ref: str | None,
+    base_config: Path | None,
     max_time: float | None,
+    aa_rate: float | None,
+    flaky_replays: int | None,
+    fail_on_flaky: bool | None,
+    fail_on_unstable: bool | None,
+    shard: tuple[int, int] | None,
+    min_rule_cases: int | None,
     debug: bool,
 ) -> None:
     """Run the suites through the reference and every target; write reports."""
@@ -115,7 +164,15 @@ def run(
             waivers=waivers,
             shrink=shrink,
             baseline=baseline,
+            base_ref=base_ref,
+            base_config=base_config,
             max_time_s=max_time,
+            aa_rate=aa_rate,
+            flaky_replays=flaky_replays,
+            fail_on_flaky=fail_on_flaky,
+            fail_on_unstable=fail_on_unstable,
+            shard=shard,
+            min_rule_cases=min_rule_cases,
             listeners=(ProgressListener(progress),),
         )
         with progress:
@@ -123,6 +180,15 @@ def run(
         print_summary(summary, paths)
         print_tracebacks(summary, paths, debug=debug)
     sys.exit(summary.exit_code)
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(index), int(count)
 
 
 def build_sample_stacks() -> None:
@@ -142,17 +208,24 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     """One row per cause, readable in an 80-column CI log, then where the
     details are and the verdict."""
     print_causes(summary)
+    print_coverage(summary)
     print_errors(summary)
     if summary.max_time_s is not None:
         print_shares(summary)
     if summary.baseline is not None:
         print_baseline(summary)
+    for use in summary.declared_volatile:
+        state = "UNUSED (never varied)" if use["unused"] else f"varied {use['varied']}x"
+        line = f"declared volatile {use['suite']} {use['path']}: {state}, hid {use['masked']}"
+        out.print(Text(line))
     for waiver in summary.expired_waivers:
         out.print(Text("expired waiver: ", style="red") + Text(waiver))
     reproducers = sorted({Path(f.reproducer).parent for f in _all(summary) if f.reproducer})
     for folder in reproducers:
         out.print(Text(f"reproducers: {folder}/  (replay: parity repro {folder})"))
     verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
+    if summary.exit_code == 2 and summary.uncovered and not any(s.errors for s in summary.suites):
+        verdict = "rule coverage below --min-rule-cases"
     out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
     for kind, path in sorted(paths.items()):
         out.print(Text(f"  {kind}: {path}"))
@@ -199,14 +272,43 @@ def _gate(cause: Cause, *, baseline: bool) -> str:
     """What the cause does to the gate, in a word."""
     if not cause.fails_gate:
         waived = cause.waived_by is not None or any(f.waived_by for f in cause.findings)
-        return "waived" if waived else "enc"  # encoding only: never fails the gate
+        if waived:
+            return "waived"
+        return "exempt" if any(f.exempt for f in cause.findings) else "enc"
     if baseline:
-        return "NEW" if cause.new else "known"
+        if cause.status is CauseStatus.PRE_EXISTING:
+            return "pre"
+        if cause.new:
+            return "flaky" if cause.flaky else "NEW"
+        return "known"
     return "FAIL"
 
 
 def _style(cell: str) -> str:
     return "bold red" if cell in {"NEW", "FAIL"} else ""
+
+
+def print_coverage(summary: RunSummary) -> None:
+    """One line when every declared rule was exercised; else the rules no
+    case exercised, per suite; and each rule below --min-rule-cases."""
+    tallies = [s.coverage for s in summary.suites if s.coverage is not None and s.coverage.declared]
+    never = [(t.suite, rule) for t in tallies for rule in t.never()]
+    total = sum(len(t.declared) for t in tallies)
+    least = min((t.count(r) for t in tallies for r in t.declared), default=0)
+    if total == 0:
+        pass  # no suite ran far enough to count
+    elif not never:
+        out.print(
+            Text(
+                f"rule coverage: all {total} declared rules exercised (the rarest by {least} cases)"
+            )
+        )
+    else:
+        out.print(Text(f"rule coverage: {len(never)} of {total} declared rules never exercised:"))
+        for suite, rule in never:
+            out.print(Text(f"  {suite}: {rule}"))
+    for line in summary.uncovered:
+        err.print(Text(f"coverage error: {line}", style="red"))
 
 
 def print_errors(summary: RunSummary) -> None:
@@ -229,16 +331,35 @@ def print_shares(summary: RunSummary) -> None:
 def print_baseline(summary: RunSummary) -> None:
     outcome = summary.baseline
     assert outcome is not None
-    new = [cause for cause in summary.causes if cause.new]
+    new = [cause for cause in summary.causes if cause.new and not cause.flaky]
+    flaky = [cause for cause in summary.causes if cause.new and cause.flaky]
+    source = f"baseline {outcome.source}" if outcome.source else "no baseline"
     line = (
-        f"baseline {outcome.source}: {len(new)} new, {len(outcome.known)} known, "
-        f"{len(outcome.fixed)} fixed"
+        f"{source}: {len(new)} new, {len(flaky)} flaky, {len(outcome.pre_existing)} "
+        f"pre-existing, {len(outcome.known)} known, {len(outcome.fixed)} fixed, "
+        f"{len(outcome.unobserved)} unobserved"
     )
     out.print(Text(line))
+    if outcome.base is not None:
+        out.print(Text(f"  new causes were replayed on the base runtimes: {outcome.base}"))
+    elif new:
+        out.print(
+            Text("  new is unverified: no base runtimes (--base-ref or --base-config) replayed it")
+        )
     if outcome.schema_version == "1":
         out.print(Text("  (a version 1 report has no causes: known means all findings were in it)"))
+    for cause in new + flaky:
+        which = ", ".join(cause.new_findings)
+        rate = (
+            f" (showed {cause.flakiness.shown}/{cause.flakiness.replays})"
+            if cause.flaky and cause.flakiness
+            else ""
+        )
+        out.print(Text(f"  new {cause.id}{rate}: new finding(s) {which}"))
     for known in outcome.fixed:
         out.print(Text(f"  fixed {known.id} {known.summary}"))
+    for known in outcome.unobserved:
+        out.print(Text(f"  unobserved {known.id} (its suites did not run) {known.summary}"))
 
 
 def print_tracebacks(summary: RunSummary, paths: dict[str, Path], *, debug: bool) -> None:

@@ -17,8 +17,8 @@ Modules, one concern each:
   and ``dialect_ollama`` (``/api/chat`` NDJSON and single object,
   ``/api/tags``, ``/api/version``), behind ``dialect.ChatApi``;
 - ``routes``: paths and methods to answers, faults carried out;
-- ``answers``: what the HTTP side is asked to do; ``server``: HTTP/1.1 on
-  h11 and asyncio, 127.0.0.1 only;
+- ``answers``: faults made of a good answer (cut off, broken, not JSON);
+  the HTTP itself is ``harness.http_server`` (h11 and asyncio, 127.0.0.1 only);
 - ``record``: forwarding to a real model and JSONL cassettes;
 - ``standalone``: ``ScriptedModelServer`` (a background loop for a run),
   ``parity mock-llm`` and ``python -m harness.mock_llm``.
@@ -26,6 +26,7 @@ Modules, one concern each:
 
 from __future__ import annotations
 
+from harness.http_server import HOST
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.dialect_openai import completion
 from harness.mock_llm.model import DEFAULT_MAX_HANG_S, UPSTREAM_FIELDS, ScriptedModel
@@ -38,7 +39,6 @@ from harness.mock_llm.script import (
     case_marker,
     find_case_id,
 )
-from harness.mock_llm.server import HOST
 from harness.mock_llm.standalone import (
     ScriptedModelServer,
     load_script,

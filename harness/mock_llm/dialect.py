@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.mock_llm.answers import Answer
+from harness.http_server import Answer
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.script import JsonValue, Reply, content_text
 

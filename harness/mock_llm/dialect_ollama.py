@@ -16,7 +16,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Final
 
-from harness.mock_llm.answers import Answer, encode_json, estimate_tokens, json_answer, pieces
+from harness.http_server import Answer, encode_json, json_answer
+from harness.mock_llm.answers import estimate_tokens, pieces
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.dialect import ChatRequest, prompt_text
 from harness.mock_llm.script import Fault, JsonValue, Reply

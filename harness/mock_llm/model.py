@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
+from harness.http_server import HandlerErrors, HttpListeners, Limits
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.script import Fault, JsonValue, Reply, case_marker, find_case_id
-from harness.mock_llm.server import HttpListeners
 from reference_impl.iterate import HopError
+from reference_impl.rules import Hit, Rule, ignore
 
 if TYPE_CHECKING:
     from harness.mock_llm.record import Recorder
@@ -49,12 +50,14 @@ class ScriptedModel:
         max_hang_s: float = DEFAULT_MAX_HANG_S,
         models: Sequence[str] = DEFAULT_MODELS,
         recorder: Recorder | None = None,
+        limits: Limits | None = None,
     ) -> None:
         """``default`` answers calls beyond a script (else its last reply repeats);
         ``fallback`` answers unknown or missing case ids (else 404 / 400);
         ``models`` are listed by ``GET /v1/models`` and ``/api/tags`` (with every
         model asked for so far); a ``recorder`` answers every call from a real
-        upstream instead of a script (``record.Recorder``)."""
+        upstream instead of a script (``record.Recorder``); ``limits`` bound what
+        one connection may cost (``http_server.Limits``)."""
         if max_hang_s <= 0:
             raise ValueError(f"max_hang_s must be > 0, got {max_hang_s}")
         self.default = default
@@ -67,7 +70,7 @@ class ScriptedModel:
         self._counters: dict[tuple[str, str], int] = {}
         self._calls: dict[tuple[str, str], list[Call]] = {}
         self._received: dict[str, int] = {}
-        self._http = HttpListeners()
+        self._http = HttpListeners("parity-mock-llm", limits or Limits())
 
     # -- scripts -----------------------------------------------------------
 
@@ -183,20 +186,25 @@ class ScriptedModel:
     # -- the reference's view --------------------------------------------------
 
     def generator(
-        self, listener: str, *, timeout_s: float
+        self, listener: str, *, timeout_s: float, hit: Hit = ignore
     ) -> Callable[[dict[str, JsonValue]], str]:
         """A ``reference_impl.iterate.Generate`` hop over this model, without HTTP.
 
         It answers what a daemon whose upstream timeout is ``timeout_s`` would
         get: the text, ``""`` without content, and ``HopError`` for every fault
         a daemon turns into a 502 (a delay at or past the timeout included).
+        ``hit`` hears the rule of each fault it answers (``faults.*``).
         """
 
         def generate(chat: dict[str, JsonValue]) -> str:
             body: dict[str, JsonValue] = {k: chat[k] for k in UPSTREAM_FIELDS if k in chat}
-            return reference_answer(self.next_turn(listener, body), timeout_s)
+            return reference_answer(self.next_turn(listener, body), timeout_s, hit)
 
         return generate
+
+    def reply_at(self, script: Sequence[Reply], index: int) -> Reply | None:
+        """The reply the ``index``-th call of a case scripted with ``script`` gets."""
+        return self._pick(tuple(script), index) if script else self.default
 
     # -- serving ---------------------------------------------------------------
 
@@ -221,6 +229,11 @@ class ScriptedModel:
     def open_connections(self) -> int:
         """Connections currently open on any listener (hanging ones included)."""
         return self._http.open_connections
+
+    @property
+    def handler_errors(self) -> HandlerErrors:
+        """Exceptions raised while answering (each answered 500): a harness bug."""
+        return self._http.errors
 
     async def close(self) -> None:
         """Stop listening and close every connection, hanging ones included."""
@@ -252,16 +265,41 @@ _HOP_ERRORS: Final = {
 }
 
 
-def reference_answer(turn: Turn, timeout_s: float) -> str:
-    """What a daemon's upstream hop makes of a turn (``HopError`` for a 502)."""
+def reference_answer(turn: Turn, timeout_s: float, hit: Hit = ignore) -> str:
+    """What a daemon's upstream hop makes of a turn (``HopError`` for a 502);
+    ``hit`` hears the fault's rule."""
     if turn.refusal is not None or turn.reply is None:
         status = turn.refusal[0] if turn.refusal else 500
         raise HopError(f"upstream returned {status}")
     reply = turn.reply
     if reply.fault is Fault.HANG or reply.delay_s >= timeout_s:
+        hit(Rule.FAULT_HANG)
         raise HopError(f"upstream timed out after {int(timeout_s * 1000)} ms")
+    if reply.fault is not None:
+        hit(FAULT_RULES[reply.fault])
+    elif reply.delay_s > 0:
+        hit(Rule.FAULT_SLOW)
     if reply.fault in _HOP_ERRORS:
         raise HopError(_HOP_ERRORS[reply.fault])
-    if reply.fault is Fault.NO_CONTENT or reply.text is None:
+    if reply.fault is Fault.NO_CONTENT:
+        return ""
+    if reply.text is None:
+        hit(Rule.FAULT_NULL_CONTENT)
         return ""
     return reply.text
+
+
+# The faults a daemon turns into a failed hop (a 502).
+HOP_FAULTS: Final = frozenset({*_HOP_ERRORS, Fault.HANG})
+# Each fault's rule.
+FAULT_RULES: Final = {
+    Fault.HTTP_500: Rule.FAULT_HTTP_500,
+    Fault.HTTP_429: Rule.FAULT_HTTP_429,
+    Fault.HANG: Rule.FAULT_HANG,
+    Fault.DROP: Rule.FAULT_DROP,
+    Fault.NOT_JSON: Rule.FAULT_NOT_JSON,
+    Fault.SLOW: Rule.FAULT_SLOW,
+    Fault.NO_CONTENT: Rule.FAULT_NO_CONTENT,
+    Fault.CUT_STREAM: Rule.FAULT_CUT_STREAM,
+    Fault.MALFORMED_CHUNK: Rule.FAULT_MALFORMED_CHUNK,
+}

@@ -26,7 +26,7 @@ import httpx
 
 from harness import atomic
 from harness.errors import describe_os_error
-from harness.mock_llm.answers import Answer, encode_json
+from harness.http_server import Answer, encode_json
 from harness.mock_llm.calls import Dialect
 from harness.mock_llm.dialect import ChatApi
 from harness.mock_llm.script import JsonValue, Reply, find_case_id
@@ -59,9 +59,8 @@ class Recorder:
                 f"cannot record to {self.cassette}: {describe_os_error(exc, self.cassette)}"
             ) from exc
 
-    async def forward(self, api: ChatApi, raw_body: bytes) -> Reply | Answer:
+    async def forward(self, api: ChatApi, body: dict[str, JsonValue]) -> Reply | Answer:
         """The upstream's reply to one call (recorded), or the error to pass on."""
-        body = json.loads(raw_body)
         url = self.upstream + api.chat_path
         try:
             response = await self._http().post(url, json=_unstreamed(api.dialect, body))

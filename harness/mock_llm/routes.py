@@ -8,26 +8,25 @@ recorder's upstream), then carries out the reply: its delay, then its fault
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from harness.mock_llm import dialect_ollama, dialect_openai
-from harness.mock_llm.answers import (
-    NOT_JSON_BODY,
+from harness.http_server import (
     Action,
     Answer,
+    BadBody,
     Drop,
     Hang,
-    broken_json,
-    cut_in_half,
+    Request,
     json_answer,
+    parse_json,
 )
+from harness.mock_llm import dialect_ollama, dialect_openai
+from harness.mock_llm.answers import NOT_JSON_BODY, broken_json, cut_in_half
 from harness.mock_llm.calls import Turn
 from harness.mock_llm.dialect import ChatApi, ChatRequest
-from harness.mock_llm.script import Fault
-from harness.mock_llm.server import Request
+from harness.mock_llm.script import Fault, JsonValue
 
 if TYPE_CHECKING:
     from harness.mock_llm.model import ScriptedModel
@@ -74,13 +73,13 @@ class Router:
 
     async def _chat(self, api: ChatApi, request: Request) -> Action:
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return api.error(400, "request body is not JSON")
+            body = parse_json(request.body)
+        except BadBody as exc:
+            return api.error(exc.status, f"request body is {exc}")
         if not isinstance(body, dict):
             return api.error(400, "request body is not an object")
         chat = api.parse(body)
-        turn = await self._turn(api, request, chat)
+        turn = await self._turn(api, body, chat)
         if isinstance(turn, Answer):
             return turn
         if turn.refusal is not None or turn.reply is None:
@@ -88,14 +87,16 @@ class Router:
             return api.error(status, message)
         return await self._carry_out(api, turn, chat)
 
-    async def _turn(self, api: ChatApi, request: Request, chat: ChatRequest) -> Turn | Answer:
+    async def _turn(
+        self, api: ChatApi, body: dict[str, JsonValue], chat: ChatRequest
+    ) -> Turn | Answer:
         recorder = self.model.recorder
         call = chat.call
         if recorder is None:
             return self.model.next_turn(
                 self.listener, call.body, dialect=call.dialect, stream=call.stream
             )
-        reply = await recorder.forward(api, request.body)
+        reply = await recorder.forward(api, body)
         if isinstance(reply, Answer):
             return reply
         return self.model.recorded_turn(self.listener, call, reply)

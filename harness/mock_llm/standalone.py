@@ -13,62 +13,41 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from harness.background import Background
+from harness.http_server import HOST, HandlerErrors, until_signalled
+from harness.http_server.served import BackgroundServer
 from harness.mock_llm.model import ScriptedModel
 from harness.mock_llm.record import Recorder, load_cassette
 from harness.mock_llm.script import SMOKE_ARTIFACT, Reply
-from harness.mock_llm.server import HOST
 
 
-class ScriptedModelServer:
+class ScriptedModelServer(BackgroundServer):
     """A ``ScriptedModel`` served from a background event loop (``background.Background``).
 
     ``with ScriptedModelServer() as server: port = server.add_listener("rust")``.
     """
 
     def __init__(self, model: ScriptedModel | None = None, *, call_timeout_s: float = 10) -> None:
+        super().__init__("parity-mock-llm", call_timeout_s=call_timeout_s)
         self.model = model if model is not None else ScriptedModel()
-        self.call_timeout_s = call_timeout_s
-        self._loop = Background("parity-mock-llm")
 
-    def start(self) -> ScriptedModelServer:
-        self._loop.start()
-        return self
+    async def _close(self) -> None:
+        await self.model.close()
 
     def add_listener(self, name: str, port: int = 0) -> int:
         """Listen under a new name (one per runtime); returns the bound port."""
-        if not self._loop.running:
-            raise RuntimeError("the scripted model server is not started")
-        return self._loop.run(self.model.listen, name, port, timeout=self.call_timeout_s)
+        return self._call(self.model.listen, name, port)
 
     def url(self, name: str) -> str:
         return self.model.url(name)
 
-    def stop(self) -> None:
-        """Close every socket and join the thread; safe to call twice."""
-        if not self._loop.running:
-            return
-        try:
-            self._loop.run(self.model.close, timeout=self.call_timeout_s)
-        finally:
-            self._loop.stop()
-
-    def __enter__(self) -> ScriptedModelServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    @property
+    def handler_errors(self) -> HandlerErrors:
+        """Exceptions raised while answering (each answered 500): a harness bug."""
+        return self.model.handler_errors
 
 
 def load_script(path: Path, **options: Any) -> ScriptedModel:
@@ -147,17 +126,11 @@ def _announce(port: int) -> None:
 async def _serve_until_signalled(
     model: ScriptedModel, port: int, on_ready: Callable[[int], None] | None
 ) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # Only the main thread may install handlers; elsewhere the caller stops us.
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
     async with model:
         bound = await model.listen("standalone", port)
         if on_ready is not None:
             on_ready(bound)
-        await stop.wait()
+        await until_signalled()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

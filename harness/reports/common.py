@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import atomic
-from harness.model import REFERENCE, JsonValue
+from harness.model import REFERENCE, JsonData, JsonValue
 from harness.waivers import waiver_table
 
 # Bidi controls can make escaped text *display* as something else ("Trojan
@@ -31,6 +31,8 @@ def jsonable(value: Any) -> JsonValue:
         return [jsonable(item) for item in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, JsonData):  # a typed case (a produced session)
+        return jsonable(value.to_json())
     return repr(value)
 
 
@@ -89,6 +91,8 @@ WAIVER_DAYS: Final = 30  # a copy-ready waiver expires this long after the run
 _STATE_LABELS: Final = {
     "new": "NEW",
     "failing": "fails the gate",
+    "flaky": "flaky",
+    "pre_existing": "pre-existing",
     "known": "known",
     "waived": "waived",
     "passing": "does not fail the gate",
@@ -96,19 +100,27 @@ _STATE_LABELS: Final = {
 
 
 def cause_state(cause: Mapping[str, Any], report: Mapping[str, Any]) -> str:
-    """What the gate made of a cause: new, failing, known, waived or passing.
+    """What the gate made of a cause: new, failing, flaky, pre_existing,
+    known, waived or passing.
 
-    ``new`` and ``failing`` fail the gate (``new`` only with a baseline, where
-    a known cause does not); ``passing`` is a cause no finding of which fails
-    the gate (``encoding_only``, or every finding waived one by one).
+    ``new`` and ``failing`` fail the gate (``new`` only in a gated run, where
+    a known or pre-existing cause does not); ``flaky`` is a new cause whose
+    replays showed it only sometimes (it fails only with --fail-on-flaky);
+    ``passing`` is a cause no finding of which fails the gate
+    (``encoding_only``, an exempt unstable path, or every finding waived).
     """
+    gated = report.get("baseline") is not None
     if cause["waived"] is not None:
         return "waived"
-    if report.get("baseline") is not None and cause.get("new") is False:
-        return "known"
+    status = cause.get("status") or ("known" if cause.get("new") is False else "new")
+    if gated and status in ("known", "pre_existing"):
+        return str(status)
     if not cause["fails_gate"]:
         return "passing"
-    return "new" if report.get("baseline") is not None else "failing"
+    if not gated:
+        return "failing"
+    flaky = cause.get("flaky") or {}
+    return "flaky" if flaky.get("flaky") and not report.get("fail_on_flaky") else "new"
 
 
 def state_label(state: str) -> str:

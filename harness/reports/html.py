@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from harness.compare import JSON_SEGMENT, format_path, parse_output
 from harness.model import REFERENCE, DivergenceClass
+from harness.reports import coverage_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -77,7 +78,7 @@ details.cause{border:1px solid #d0d7de;border-radius:6px;padding:.4rem .8rem;mar
 details.cause>summary{cursor:pointer}
 .badge{font-size:12px;border-radius:10px;padding:0 .5rem;border:1px solid #d0d7de}
 .badge.new,.badge.failing{background:#ffebe9;border-color:#cf222e;color:#cf222e}
-.badge.known,.badge.waived,.badge.passing{background:#f6f8fa;color:#656d76}
+.badge.known,.badge.waived,.badge.passing,.badge.pre_existing,.badge.flaky{background:#f6f8fa;color:#656d76}
 .waiver{display:flex;gap:.5rem;align-items:flex-start;margin:.5rem 0}
 .waiver pre{border:1px solid #d0d7de;border-radius:4px;background:#f6f8fa}
 """
@@ -379,6 +380,11 @@ def _cause(cause: dict[str, Any], report: dict[str, Any]) -> str:
     items = cause_findings(cause, report)
     trigger = cause["trigger"]
     waived = f" · waived: {_e(cause['waived'])}" if cause["waived"] is not None else ""
+    flaky = cause.get("flaky")
+    if flaky is not None:
+        waived += f" · replayed: showed {_e(flaky['shown'])}/{_e(flaky['replays'])}"
+    if cause.get("new_findings") and state in ("new", "flaky"):
+        waived += " · new: " + ", ".join(f"<code>{_e(f)}</code>" for f in cause["new_findings"])
     summary = (
         f'<summary><span class="badge {state}">{_e(state_label(state))}</span> '
         f"<code>{_e(cause['id'])}</code> {_e(cause['summary'])} "
@@ -413,24 +419,89 @@ def _causes(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _known_list(causes: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<li><code>{_e(c['id'])}</code> {_e(c['summary'])} "
+        f'<span class="muted">({len(c["findings"])} finding(s))</span></li>'
+        for c in causes
+    )
+
+
 def _baseline(report: dict[str, Any]) -> str:
     baseline = report.get("baseline")
     if baseline is None:
         return ""
-    fixed = "".join(
-        f"<li><code>{_e(c['id'])}</code> {_e(c['summary'])} "
-        f'<span class="muted">({len(c["findings"])} finding(s))</span></li>'
-        for c in baseline["fixed"]
+    fixed, unobserved = baseline["fixed"], baseline.get("unobserved", [])
+    source = f"baseline {_e(baseline['source'])}" if baseline["source"] else "no baseline report"
+    verified = (
+        f"new causes verified on {_e(baseline['base'])}"
+        if baseline.get("base")
+        else "<strong>new is unverified</strong> (no base runtimes)"
     )
-    return (
-        f'<p class="muted">baseline {_e(baseline["source"])}: {len(baseline["known"])} known '
-        f"cause(s) seen again, {len(baseline['fixed'])} fixed</p>"
-        + (
-            f"<h2>Fixed since the baseline ({len(baseline['fixed'])})</h2><ul>{fixed}</ul>"
-            if fixed
-            else ""
+    parts = [
+        f'<p class="muted">{source}: {len(baseline["known"])} known cause(s) seen again, '
+        f"{len(baseline.get('pre_existing', []))} pre-existing, {len(fixed)} fixed, "
+        f"{len(unobserved)} unobserved; {verified}</p>"
+    ]
+    if fixed:
+        parts.append(
+            f"<h2>Fixed since the baseline ({len(fixed)})</h2><ul>{_known_list(fixed)}</ul>"
         )
+    if unobserved:
+        parts.append(
+            f"<h2>Unobserved: their suites did not run ({len(unobserved)})</h2>"
+            f"<ul>{_known_list(unobserved)}</ul>"
+        )
+    return "\n".join(parts)
+
+
+def _coverage(report: dict[str, Any]) -> str:
+    """Rule coverage: a headline, the rules never exercised, every count folded."""
+    tallies = coverage_view.suites(report)
+    if not tallies:
+        return ""
+    parts = [f"<h2>Rule coverage: {_e(coverage_view.headline(report))}</h2>"]
+    never = "".join(
+        f"<li><code>{_e(t.suite)}</code>: never exercised: "
+        + ", ".join(f"<code>{_e(rule)}</code>" for rule in t.never)
+        + "</li>"
+        for t in tallies
+        if t.never
     )
+    failing = "".join(f"<li>{_e(line)}</li>" for line in report.get("uncovered", []))
+    if never or failing:
+        parts.append(f"<ul>{never}{failing}</ul>")
+    rows = "".join(
+        f'<tr><td>{_e(t.suite)}</td><td><code>{_e(rule)}</code></td><td class="n">{cases}</td>'
+        f'<td class="muted">{_e(text)}</td></tr>'
+        for t in tallies
+        for rule, cases, text in t.rules
+    )
+    parts.append(
+        "<details><summary>Cases per rule</summary><table>"
+        "<tr><th>suite</th><th>rule</th><th>cases</th><th>contract</th></tr>"
+        f"{rows}</table></details>"
+    )
+    return "\n".join(parts)
+
+
+def _declared(report: dict[str, Any]) -> str:
+    """The deployment's own volatile paths (parity.toml [volatile])."""
+    declared = report.get("declared_volatile") or []
+    if not declared:
+        return ""
+    rows = "".join(
+        f"<li><code>{_e(d['suite'])}</code> <code>{_e(d['path'])}</code>: {_use(d)}, "
+        f"hid {_e(d['masked'])} difference(s) — {_e(d['reason'])}</li>"
+        for d in declared
+    )
+    return f"<h2>Declared volatile ({len(declared)})</h2><ul>{rows}</ul>"
+
+
+def _use(declared: dict[str, Any]) -> str:
+    if declared["unused"]:
+        return "<strong>unused</strong> (never varied)"
+    return f"varied {_e(declared['varied'])}×"
 
 
 def render(report: dict[str, Any]) -> str:
@@ -453,6 +524,8 @@ def render(report: dict[str, Any]) -> str:
         _list("Infrastructure errors", report["errors"]),
         _causes(report),
         _baseline(report),
+        _coverage(report),
+        _declared(report),
         "<h2>Suites</h2>",
         _suites_table(report),
         _list("Divergences without a cause", orphans(report)),

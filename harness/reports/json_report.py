@@ -23,7 +23,7 @@ from harness.model import (
 )
 from harness.reports.common import jsonable, ordered_targets, write_text
 
-SCHEMA_VERSION: Final = "2"
+SCHEMA_VERSION: Final = "3"
 FILENAME: Final = "report.json"
 
 Report = dict[str, Any]
@@ -65,6 +65,7 @@ def finding_json(finding: Finding, suite: SuiteSummary) -> Report:
         "blamed": list(failure.blamed),
         "message": failure.message,
         "waived": finding.waived_by,
+        "exempt": finding.exempt,
         "occurrences": finding.occurrences,
         "seed": finding.seed,
         "input": jsonable(example.input),
@@ -86,24 +87,32 @@ def cause_json(cause: Cause) -> Report:
         "occurrences": cause.occurrences,
         "fails_gate": cause.fails_gate,
         "waived": cause.waived_by,
+        "suites": sorted({finding.failure.suite for finding in cause.findings}),
+        "first_seen": cause.first_seen,
+        "last_seen": cause.last_seen,
     }
-    if cause.new is not None:
+    if cause.status is not None:
         out["new"] = cause.new
+        out["status"] = str(cause.status)
+        out["new_findings"] = list(cause.new_findings)
+    if cause.flakiness is not None:
+        flaky = cause.flakiness
+        out["flaky"] = {"shown": flaky.shown, "replays": flaky.replays, "flaky": flaky.flaky}
     return out
 
 
 def _baseline_json(outcome: BaselineOutcome | None) -> Report | None:
     if outcome is None:
         return None
-    fixed = [
-        {"id": c.id, "blamed": list(c.blamed), "summary": c.summary, "findings": list(c.findings)}
-        for c in outcome.fixed
-    ]
     return {
         "source": outcome.source,
         "schema_version": outcome.schema_version,
         "known": list(outcome.known),
-        "fixed": fixed,
+        "fixed": [cause.to_json() for cause in outcome.fixed],
+        "unobserved": [cause.to_json() for cause in outcome.unobserved],
+        "base": outcome.base,
+        "verified": outcome.verified,
+        "pre_existing": list(outcome.pre_existing),
     }
 
 
@@ -119,6 +128,12 @@ def _suite_json(suite: SuiteSummary) -> Report:
         **({"share_s": suite.share_s} if suite.share_s is not None else {}),
         **({"out_of_time": True} if suite.out_of_time else {}),
         **({"replayed": suite.replayed} if suite.replayed else {}),
+        "explored": suite.explored,
+        "aa_pairs": suite.aa_pairs,
+        "settled": suite.settled,
+        "steered": suite.steered,
+        "coverage": suite.coverage.to_json() if suite.coverage is not None else None,
+        "stop_reason": suite.stop_reason,
     }
 
 
@@ -131,15 +146,22 @@ def build(summary: RunSummary) -> Report:
         "profile": summary.profile,
         "seed": summary.seed,
         "config_path": summary.config_path,
+        "config_digest": summary.config_digest,
         "exit_code": summary.exit_code,
         "elapsed_s": float(summary.elapsed_s),
         "suites": {suite.suite: _suite_json(suite) for suite in summary.suites},
         "causes": [cause_json(cause) for cause in summary.causes],
         "baseline": _baseline_json(summary.baseline),
         "max_time_s": summary.max_time_s,
+        "shard": list(summary.shard) if summary.shard is not None else None,
+        "fail_on_flaky": summary.fail_on_flaky,
+        "min_rule_cases": summary.min_rule_cases,
+        "uncovered": list(summary.uncovered),
+        "declared_volatile": list(summary.declared_volatile),
         "divergences": [finding_json(f, s) for s in summary.suites for f in s.findings],
         "errors": [finding_json(f, s) for s in summary.suites for f in s.errors],
         "expired_waivers": list(summary.expired_waivers),
+        "waivers": [use.to_json() for use in summary.waivers],
     }
 
 

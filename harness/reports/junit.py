@@ -114,6 +114,14 @@ def _cause_case(parent: ET.Element, cause: dict[str, Any], report: dict[str, Any
         return "failure"
     if state == "known":
         note = f"known: the baseline ({report['baseline']['source']}) lists this cause"
+    elif state == "pre_existing":
+        note = f"pre-existing: the base runtimes ({report['baseline']['base']}) show it too"
+    elif state == "flaky":
+        flaky = cause.get("flaky") or {}
+        note = (
+            f"flaky: its replays showed it {flaky.get('shown')}/{flaky.get('replays')} times "
+            "(fails only with --fail-on-flaky)"
+        )
     elif state == "waived":
         note = f"waived: {cause['waived']}"
     else:

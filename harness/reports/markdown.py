@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import volatile
+from harness.reports import coverage_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -43,6 +44,8 @@ _BACKTICKS: Final = re.compile(r"`+")
 _COUNTED: Final = {
     "new": "new",
     "failing": "failing",
+    "flaky": "flaky",
+    "pre_existing": "pre-existing",
     "known": "known",
     "waived": "waived",
     "passing": "not gating",
@@ -50,6 +53,8 @@ _COUNTED: Final = {
 _BADGES: Final = {
     "new": "🆕 **NEW**",
     "failing": "❌ fails the gate",
+    "flaky": "flaky (passes unless --fail-on-flaky)",
+    "pre_existing": "pre-existing (the base runtimes show it)",
     "known": "known",
     "waived": "waived",
     "passing": "does not fail the gate",
@@ -111,6 +116,13 @@ def _cause(cause: dict[str, Any], report: dict[str, Any]) -> list[str]:
     facts = [_BADGES[state], f"seen {cause['occurrences']}×"]
     if state == "waived":
         facts.append(f"reason: {code(truncate(cause['waived'], VALUE_LIMIT))}")
+    flaky = cause.get("flaky")
+    if flaky is not None:
+        facts.append(f"replayed: showed {flaky['shown']}/{flaky['replays']}")
+    if cause.get("new_findings") and state in ("new", "flaky"):
+        facts.append("new: " + ", ".join(code(f) for f in cause["new_findings"]))
+    if cause.get("first_seen"):
+        facts.append(f"first seen {code(cause['first_seen'])}")
     suite = code(cause["trigger"]["suite"])
     return [
         f"#### {code(cause['id'])} {code(truncate(cause['summary'], VALUE_LIMIT))}",
@@ -158,9 +170,18 @@ def _baseline(report: dict[str, Any]) -> list[str]:
     baseline = report.get("baseline")
     if baseline is None:
         return []
+    source = baseline["source"]
+    head = f"Baseline {code(truncate(source, VALUE_LIMIT))}" if source else "No baseline report"
+    verified = (
+        f"new causes verified on the base runtimes {code(truncate(baseline['base'], VALUE_LIMIT))}"
+        if baseline.get("base")
+        else "**new is unverified** (no base runtimes: `--base-ref` or `--base-config`)"
+    )
     out = [
-        f"Baseline {code(truncate(baseline['source'], VALUE_LIMIT))}: "
-        f"{len(baseline['known'])} known cause(s) seen again, {len(baseline['fixed'])} fixed.",
+        f"{head}: {len(baseline['known'])} known cause(s) seen again, "
+        f"{len(baseline.get('pre_existing', []))} pre-existing, {len(baseline['fixed'])} fixed, "
+        f"{len(baseline.get('unobserved', []))} unobserved (their suites did not run); "
+        f"{verified}.",
         "",
     ]
     if baseline["fixed"]:
@@ -267,12 +288,51 @@ def render(report: dict[str, Any]) -> str:
     lines += _causes(report)
     lines += _baseline(report)
     lines += ["### Suites", "", *_suites_table(report), ""]
+    lines += _coverage(report)
     held = orphans(report)
     lines += _section("Divergences without a cause", held)
     details = [item for item in report["divergences"] if item not in held]
     lines += _section("Divergences", details, folded=True)
+    lines += _declared(report)
     lines += _ignored()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _coverage(report: dict[str, Any]) -> list[str]:
+    """Rule coverage: a line, the rules never exercised, then every count folded."""
+    tallies = coverage_view.suites(report)
+    if not tallies:
+        return []
+    out = [f"### Rule coverage: {coverage_view.headline(report)}", ""]
+    for tally in tallies:
+        if tally.never:
+            never = ", ".join(code(rule) for rule in tally.never)
+            out.append(f"- {code(tally.suite)}: never exercised: {never}")
+    for line in report.get("uncovered", []):
+        out.append(f"- ❌ {code(truncate(line, VALUE_LIMIT))}")
+    out += ["", "<details><summary>Cases per rule</summary>", ""]
+    out += ["| suite | rule | cases |", "|---|---|---:|"]
+    for tally in tallies:
+        for rule, cases, _ in tally.rules:
+            out.append(
+                f"| {code(tally.suite, in_table=True)} | {code(rule, in_table=True)} | {cases} |"
+            )
+    return [*out, "", "</details>", ""]
+
+
+def _declared(report: dict[str, Any]) -> list[str]:
+    """The deployment's own volatile paths (parity.toml [volatile])."""
+    declared = report.get("declared_volatile") or []
+    if not declared:
+        return []
+    out = [f"### Declared volatile ({len(declared)}, parity.toml `[volatile]`)", ""]
+    for item in declared:
+        use = "**unused**: never varied" if item["unused"] else f"varied {item['varied']}×"
+        out.append(
+            f"- {code(item['suite'])} {code(item['path'])}: {use}, hid {item['masked']} "
+            f"difference(s) from the reference — {code(truncate(item['reason'], VALUE_LIMIT))}"
+        )
+    return [*out, ""]
 
 
 def _ignored() -> list[str]:

@@ -27,6 +27,8 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from harness import defaults
+
 # ---------------------------------------------------------------------------
 # Live cases: /v1/validate requests and /v1/iterate scenarios.
 #
@@ -110,11 +112,6 @@ _WORKER_FAULTS: Final = ("consistency.city", "consistency.state", "consistency.r
 _WORKER_SET: Final = frozenset(_WORKER_FAULTS)
 
 
-def adjacent_pairs(checks: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The pairs of adjacent checks that one body can break together."""
-    return tuple(pair for pair in pairwise(checks) if pair not in UNREACHABLE_PAIRS)
-
-
 def _case_id(prefix: str, case: dict[str, Any]) -> str:
     digest = hashlib.blake2b(json.dumps(case, sort_keys=True).encode(), digest_size=5)
     return prefix + digest.hexdigest()
@@ -137,57 +134,44 @@ def _set(obj: dict[str, Any], key: str, value: object) -> None:
 
 Faults = frozenset[str]
 
-
-@dataclass(frozen=True)
-class _Menu:
-    """Draws the set of checks one case breaks: none, one, two adjacent ones,
-    or two such pairs. The modes are listed plainest first."""
-
-    modes: st.SearchStrategy[str]
-    single: st.SearchStrategy[str]
-    pair: st.SearchStrategy[tuple[str, str]]
-    several: st.SearchStrategy[tuple[tuple[str, str], tuple[str, str]]]
-
-    def faults(self, draw: st.DrawFn) -> Faults:
-        mode = draw(self.modes)
-        if mode == "single":
-            return frozenset({draw(self.single)})
-        if mode == "pair":
-            return frozenset(draw(self.pair))
-        if mode == "several":
-            first, second = draw(self.several)
-            return frozenset({*first, *second})
-        return frozenset()
+# Markers a fault set may carry besides checks: how a /v1/validate body breaks
+# them (a container absent rather than of the wrong type, a target_count with
+# a fraction, the fill wrong in a later field put first).
+ABSENT: Final = "~absent"
+FRACTION: Final = "~fraction"
+REVERSED: Final = "~reversed"
 
 
-def _menu(
-    checks: tuple[str, ...],
-    modes: tuple[str, ...],
-    *,
-    singles: tuple[str, ...] | None = None,
-    pairs: tuple[tuple[str, str], ...] | None = None,
-) -> _Menu:
-    pair = st.sampled_from(pairs or adjacent_pairs(checks))
-    return _Menu(
-        modes=st.sampled_from(modes),
-        single=st.sampled_from(singles or checks),
-        pair=pair,
-        # Two adjacent pairs: more pairs broken per case, and orders between
-        # checks further apart (st.lists(unique=True) would favour the first).
-        several=st.tuples(pair, pair),
-    )
+def _with_later(draw: st.DrawFn, kind: str, first: str) -> set[str]:
+    """``first`` and maybe checks of ``kind`` after it: none, the next one (the
+    order of the two decides the answer), or the next one and two adjacent
+    ones further on (their order is tested too, by a case whose answer is
+    ``first``)."""
+    checks = CHECKS[kind]
+    later = [c for c in checks[checks.index(first) + 1 :] if (first, c) not in _NOT_TOGETHER]
+    faults = {first}
+    mode = draw(_LATER)
+    if mode == "none" or not later:
+        return faults
+    faults.add(later[0])
+    pairs = [pair for pair in pairwise(later[1:]) if pair not in _NOT_TOGETHER]
+    if mode == "pair" and pairs:
+        faults.update(draw(st.sampled_from(pairs)))
+    return faults
 
 
-def _invalid_menu(kind: str, modes: tuple[str, ...]) -> _Menu:
-    """A single fault of a well-formed artifact, or any faults together."""
-    checks = ARTIFACT_CHECKS[kind]
-    singles = tuple(c for c in checks if c in _SEMANTIC)
-    return _menu(checks, modes, singles=singles or None)
-
-
-def _shape_menu(kind: str, modes: tuple[str, ...]) -> _Menu:
-    """Faults of the artifact's shape only (``schema`` errors)."""
-    return _menu(tuple(c for c in ARTIFACT_CHECKS[kind] if c not in _SEMANTIC), modes)
+_LATER: Final = st.sampled_from(("none", "next", "next", "pair", "pair"))
+# A body without its context or artifact object has none of their fields
+# either: one fault already breaks both checks of these pairs, so a body
+# breaking the first is not said to break the second as well.
+_CONTAINER_PAIRS: Final = frozenset(
+    {
+        ("context", "context.target_count"), ("context", "context.candidate_id"),
+        ("artifact", "artifact.fills"), ("artifact", "artifact.candidate_id"),
+        ("artifact", "artifact.title"),
+    }
+)  # fmt: skip
+_NOT_TOGETHER: Final = UNREACHABLE_PAIRS | _CONTAINER_PAIRS
 
 
 # -- values that break one check ----------------------------------------------------
@@ -196,6 +180,7 @@ _NOT_OBJECTS: Final = st.sampled_from((None, _MISSING, "array", "W-2"))  # "arra
 _NOT_TEXTS: Final = st.sampled_from((_MISSING, "", 5, None))
 _NOT_ARRAYS: Final = st.sampled_from((_MISSING, "object", "W-2", None))  # "object": {"0": ...}
 _BAD_TARGETS: Final = st.sampled_from((0, _MISSING, -1, 2.0, "2", None, True, 2**64))
+_FRACTIONS: Final = st.sampled_from((2.0, 1.0, 3.0))  # numbers, but not integers
 _BAD_KINDS: Final = st.sampled_from(("Fill", _MISSING, "", None, 5, "fills", "playbook ", ["fill"]))
 _PHANTOM_IDS: Final = st.sampled_from(
     ("W-99", "w-2", " W-2", "W-2 ", "W-0", "W-1\u0000", "W-é", "W-13")
@@ -267,11 +252,25 @@ def _worker_choice(
 
 
 @cache
-def _places(wanted: Faults) -> st.SearchStrategy[int]:
+def _first_wrong(place_index: int, fault: str) -> tuple[str, ...]:
+    """The workers whose first wrong worker-side check for the place is ``fault``."""
+    place = FILL_CONTEXTS[place_index][0]
+    return tuple(
+        w
+        for w in ROSTER_IDS
+        if (wrong := _wrong_for(w, place)) and min(wrong, key=_WORKER_FAULTS.index) == fault
+    )
+
+
+@cache
+def _places(wanted: Faults, reversed_: bool = False) -> st.SearchStrategy[int]:
     """Fill contexts for a /v1/validate body breaking the ``wanted`` worker-side
     checks: where the roster has a clean unavailable worker, when one is
-    wanted (a consistency fault can go to the context's side instead)."""
+    wanted (a consistency fault can go to the context's side instead); in
+    ``reversed_`` order, where each has a worker wrong first in it."""
     every = range(len(FILL_CONTEXTS))
+    if reversed_:
+        return st.sampled_from([i for i in every if all(_first_wrong(i, f) for f in wanted)])
     if "unavailable" in wanted:
         clean = [i for i in every if _workers(i, "unavailable", wanted)[1]]
         return st.sampled_from(clean or every)
@@ -301,17 +300,22 @@ def _bad_fills(
     wanted = faults & _WORKER_SET
     covered: set[str] = set()  # one worker may be wrong in two ways
     for fault in _WORKER_FAULTS:
-        if fault not in faults or fault in covered:
+        if fault not in faults or (fault in covered and REVERSED not in faults):
             continue
         if _context_side(draw, context, fault, faults, _workers(place_index, fault, wanted)[1]):
             continue
         # A scenario's fill has a fixed target: fewer wrong workers, fewer
-        # good ones to give up.
-        worker = draw(_worker_choice(place_index, fault, wanted, context is None))
+        # good ones to give up. Reversed: each worker wrong in no earlier field.
+        if REVERSED in faults:
+            worker = draw(st.sampled_from(_first_wrong(place_index, fault)))
+        else:
+            worker = draw(_worker_choice(place_index, fault, wanted, context is None))
         covered |= _wrong_for(worker, FILL_CONTEXTS[place_index][0]) & wanted
         bad.append({"candidate_id": worker})
-    if len(bad) > 1 and draw(st.booleans()):
-        bad.reverse()  # either order of two failing fills is worth testing
+    # Either order of two failing fills is worth testing: a /v1/validate body
+    # asks for the other one (its first fault answers), an artifact draws it.
+    if len(bad) > 1 and (REVERSED in faults if context is not None else draw(st.booleans())):
+        bad.reverse()
     return bad
 
 
@@ -324,6 +328,8 @@ def _context_side(
     field = fault.removeprefix("consistency.")
     if context is None or fault == "unavailable" or f"context.{field}" in faults:
         return False
+    if REVERSED in faults:
+        return False  # each fault on a worker of its own, in the order given
     if clean and not draw(st.booleans()):
         return False
     context[field] = draw(_NEAR_MISS)(context[field])
@@ -394,7 +400,7 @@ def _free_count(draw: st.DrawFn, context: dict[str, Any], fills: list[Any], faul
     """A /v1/validate context asks for as many fills as there are, or, for a
     count fault, sometimes for another number (else the fills change)."""
     if "context.target_count" in faults:
-        _set(context, "target_count", draw(_BAD_TARGETS))
+        _set(context, "target_count", draw(_FRACTIONS if FRACTION in faults else _BAD_TARGETS))
     elif "count" not in faults:
         context["target_count"] = max(1, len(fills))
     elif draw(st.booleans()):
@@ -407,12 +413,18 @@ def _broken_fill_context(draw: st.DrawFn, context: dict[str, Any], faults: Fault
         if f"context.{field}" in faults:
             _set(context, field, draw(_NOT_TEXTS))
     if "context" in faults:
-        return _not_object(context, draw(_NOT_OBJECTS))
+        return _not_object(context, _not_object_choice(draw, faults))
     return context
 
 
 def _broken_artifact(draw: st.DrawFn, artifact: Any, faults: Faults) -> Any:
-    return _not_object(artifact, draw(_NOT_OBJECTS)) if "artifact" in faults else artifact
+    if "artifact" not in faults:
+        return artifact
+    return _not_object(artifact, _not_object_choice(draw, faults))
+
+
+def _not_object_choice(draw: st.DrawFn, faults: Faults) -> Any:
+    return _MISSING if ABSENT in faults else draw(_NOT_OBJECTS)
 
 
 # -- emails and playbooks ------------------------------------------------------------
@@ -420,8 +432,9 @@ def _broken_artifact(draw: st.DrawFn, artifact: Any, faults: Faults) -> Any:
 _SUBJECTS: Final = st.sampled_from(
     ("Shift offer", "a" * 200, "é" * 200, "<b>&</b>", "e\u0301" * 100, "x" * 199 + "😀")
 )
-_BODIES: Final = st.sampled_from(("Hello, can you work Monday?", "Grüße 😀 <b>"))
-_TITLES: Final = st.sampled_from(("Weld check", "<Admin> & Co", "é" * 300))
+# White space alone is a non-empty string (docs/decisions.md §1).
+_BODIES: Final = st.sampled_from(("Hello, can you work Monday?", "Grüße 😀 <b>", " \t"))
+_TITLES: Final = st.sampled_from(("Weld check", "<Admin> & Co", "é" * 300, "\u3000"))
 _STEP_COUNTS: Final = st.sampled_from((1, 2, 3, 20))
 _ODD_STEPS: Final = st.sampled_from((None, "😀 weld", "<script>", " "))
 
@@ -449,7 +462,7 @@ def _email_case(draw: st.DrawFn, wanted: str, faults: Faults, *, free: bool) -> 
     if "context.candidate_id" in faults:
         _set(context, "candidate_id", draw(_NOT_TEXTS))
     if "context" in faults:
-        context = _not_object(context, draw(_NOT_OBJECTS))
+        context = _not_object(context, _not_object_choice(draw, faults))
     return context, _broken_artifact(draw, artifact, faults)
 
 
@@ -484,49 +497,84 @@ def _steps(draw: st.DrawFn, count: int) -> list[Any]:
 
 _NOT_JSON_BODIES: Final = st.sampled_from(
     (
-        "", " ", "not json", "{", '{"kind": "fill"', "[]", "null", '"fill"', "1", "true",
-        '{"kind": "fill"}x', "NaN", "\ufeff{}", "{'kind': 'fill'}", '{"kind": "fill",}',
+        "", " ", "not json", "{", '{"kind": "fill"', '{"kind": "fill"}x', "NaN", "\ufeff{}",
+        "{'kind': 'fill'}", '{"kind": "fill",}',
         '{"kind": "playbook", "artifact": {"title": "t", "steps": ["a"]}} {}',
     )
 )  # fmt: skip
+_NOT_OBJECT_BODIES: Final = st.sampled_from(("[]", "null", '"fill"', "1", "true"))
 _LAYOUT_OPTIONS: Final = st.tuples(
     st.booleans(),  # ensure_ascii
     st.sampled_from(((",", ":"), (", ", ": "), (",\n", ":\t"))),
     st.sampled_from((None, None, None, "extra", "dup-kind", "artifact-first")),
 )
-# Fills have the longest chain of checks, so they get the largest share.
-_VALIDATE_KINDS: Final = st.sampled_from(
-    ("fill",) * 5 + ("email",) * 4 + ("playbook",) * 2 + ("$",)
-)
-# About a fifth valid, a fifth with one fault, the rest with two to four.
-_VALIDATE_MODES: Final = ("valid",) * 4 + ("single",) * 4 + ("pair",) * 7 + ("several",) * 2
-# A body without its context or artifact object has none of their fields
-# either: one fault already breaks both checks of these pairs, so the pair
-# menu leaves them to the single faults.
-_CONTAINER_PAIRS: Final = frozenset(
-    {
-        ("context", "context.target_count"), ("context", "context.candidate_id"),
-        ("artifact", "artifact.fills"), ("artifact", "artifact.candidate_id"),
-        ("artifact", "artifact.title"),
-    }
+
+# What a /v1/validate body is drawn to show, plainest first: a valid body of a
+# kind, or the check that answers it. Every check of docs/decisions.md §1 is
+# one entry whatever its kind (the kind, a context or an artifact that is not
+# an object, and the three fields of a context are one entry each, the kind
+# or field drawn next), so that each answer gets its share of the budget: with the
+# checks per kind drawn uniformly, the last of a long chain (unavailable) was
+# the answer of one body in 250. Then a few corners no set of broken checks
+# says: a context or artifact absent, a target_count with a fraction, a fill
+# wrong in a later field before one wrong in an earlier field. Fills are
+# valid twice (a fill's chain is the longest), emails and playbooks once
+# (their subjects, bodies and steps have corners).
+_FIRST_FAULTS: Final = (
+    ("fill", "valid"), ("email", "valid"), ("playbook", "valid"), ("fill", "valid"),
+    ("$", "not json"), ("$", "not an object"),
+    ("*", "kind"),
+    ("fill|email", "context"), ("*", "artifact"), ("fill|email", ABSENT),
+    ("fill", "context.target_count"), ("fill", FRACTION), ("fill", "context.field"),
+    ("fill", "artifact.fills"), ("fill", "fills[i]"), ("fill", "fills[i].candidate_id"),
+    ("fill", "count"), ("fill", "duplicate"), ("fill", "phantom"), ("fill", "consistency.city"),
+    ("fill", "consistency.state"), ("fill", "consistency.role"), ("fill", "unavailable"),
+    ("fill", REVERSED), ("email", "context.candidate_id"), ("email", "artifact.candidate_id"),
+    ("email", "artifact.subject"), ("email", "artifact.body"),
+    ("email", "subject.length"), ("email", "consistency.candidate_id"), ("email", "phantom"),
+    ("playbook", "artifact.title"), ("playbook", "artifact.steps"), ("playbook", "steps.count"),
+    ("playbook", "steps[i]"),
 )  # fmt: skip
+_KINDS_OF: Final = {
+    "*": st.sampled_from(("fill", "email", "playbook")),
+    "fill|email": st.sampled_from(("fill", "email")),
+}
+# Entries that stand for one of several checks: which one is drawn next.
+_ONE_OF: Final = {
+    "context.field": st.sampled_from(("context.city", "context.state", "context.role")),
+    ABSENT: st.sampled_from(("context", "artifact")),
+    FRACTION: st.just("context.target_count"),
+}
+# Two checks of fills broken by two fills, the later check's fill first: a
+# shape, or a worker's field.
+_REVERSED_PAIRS: Final = st.sampled_from(
+    (
+        ("consistency.city", "consistency.role"),
+        ("consistency.state", "consistency.role"),
+        ("consistency.city", "consistency.state"),
+        ("fills[i]", "fills[i].candidate_id"),
+    )
+)
+_VALIDATE_FIRSTS: Final = st.sampled_from(_FIRST_FAULTS)
 
 
-def _validate_menu(checks: tuple[str, ...]) -> _Menu:
-    # Pairs inside the artifact count twice: the context's checks are often
-    # broken together anyway (a context that is not an object has no field
-    # right), the artifact's semantic checks only by two deliberate faults.
-    inside = checks[checks.index("artifact") + 1 :]
-    pairs = [p for p in adjacent_pairs(checks) if p not in _CONTAINER_PAIRS]
-    return _menu(checks, _VALIDATE_MODES, pairs=tuple(pairs + [p for p in pairs if p[0] in inside]))
+def _validate_faults(draw: st.DrawFn, kind: str, first: str) -> Faults:
+    """The checks a body of ``kind`` breaks: ``first`` (its answer), and
+    maybe checks after it."""
+    if first == "valid":
+        return frozenset()
+    if first == REVERSED:
+        return frozenset({*draw(_REVERSED_PAIRS), REVERSED})
+    chosen = draw(_ONE_OF[first]) if first in _ONE_OF else first
+    faults = _with_later(draw, kind, chosen)
+    return frozenset({*faults, first} if first.startswith("~") else faults)
 
 
-_VALIDATE_MENUS: Final = {kind: _validate_menu(checks[1:]) for kind, checks in CHECKS.items()}
 _FILL_TARGETS: Final = tuple(st.integers(1, min(len(ids), 3)) for _, ids in FILL_CONTEXTS)
 
 
 def _validate_fill(draw: st.DrawFn, faults: Faults) -> dict[str, Any]:
-    place_index = draw(_places(faults & _WORKER_SET))
+    place_index = draw(_places(faults & _WORKER_SET, REVERSED in faults))
     target = draw(_FILL_TARGETS[place_index])
     context, artifact = _fill_case(draw, place_index, target, faults, free=True)
     return _body("fill", artifact, context)
@@ -577,10 +625,11 @@ def validate_requests(draw: st.DrawFn) -> dict[str, str]:
     says they fail (phantom ids, wrong city/state/role, duplicates, wrong counts,
     wrong shapes, unknown kinds, non-JSON bodies), often two or more at once so
     that the order of the checks decides the answer."""
-    kind = draw(_VALIDATE_KINDS)
+    kind, first = draw(_VALIDATE_FIRSTS)
     if kind == "$":
-        return {"body": draw(_NOT_JSON_BODIES)}
-    faults = _VALIDATE_MENUS[kind].faults(draw)
+        return {"body": draw(_NOT_JSON_BODIES if first == "not json" else _NOT_OBJECT_BODIES)}
+    kind = draw(_KINDS_OF[kind]) if kind in _KINDS_OF else kind
+    faults = _validate_faults(draw, kind, first)
     body = _VALIDATE_BODIES[kind](draw, faults)
     if "kind" in faults:
         _set(body, "kind", draw(_BAD_KINDS))
@@ -603,14 +652,19 @@ _WRAPPERS: Final = st.sampled_from(
 _NO_JSON_TEXTS: Final = st.sampled_from(
     ("I cannot help.", "Voilà — aucun résultat. 你好 😀", "<p>No JSON &amp; no luck</p>")
 )
-# Number literals in an otherwise valid artifact: each is what the contract's
-# number model says it is, and a runtime that keeps a different value diverges.
-_EXTRA_LITERALS: Final = st.sampled_from(
-    ("1.0", "12345678901234567890", "1E2", "-0", "0.1", "9007199254740993")
+# Number literals in an otherwise valid artifact (one to three): each is what
+# the contract's number model says it is, and a runtime that keeps a different
+# value diverges.
+_EXTRA_LITERALS: Final = st.lists(
+    st.sampled_from(("1.0", "12345678901234567890", "1E2", "-0", "0.1", "9007199254740993")),
+    min_size=1,
+    max_size=3,
+    unique=True,
 )
 # A model answer longer than the 2000 characters history keeps: the cut falls
-# inside this padding, between multi-byte characters.
-_LONG_PADDING: Final = "Réflexion 😀 " * 160 + "\n"
+# in the artifact after the padding, or inside the padding, whose characters
+# around the cut are all multi-byte (a cut in bytes would split one).
+_LONG_PADDING: Final = ("Réflexion 😀 " * 166)[:1980] + "😀é" * 20 + "\n"
 _PROMPTS: Final = (
     "Reply in JSON.",
     'Trouve des soudeurs à Toledo — 你好 😀 <b>&amp;</b> "quoted" \\ back',
@@ -634,17 +688,9 @@ _SAMPLING: Final = st.sampled_from(
         (None, None), (0.25, 4096),
     )
 )  # fmt: skip
-# (provider, model): the scripted model, as it is, first.
-_MODELS: Final = st.sampled_from(
-    (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("openai", "gpt-4o-mini"))
-)
+_MODELS: Final = st.sampled_from(defaults.PROVIDERS)
 _EMAIL_TEXT: Final = "Hello, can you work Monday?"
 _PLAYBOOK_STEPS: Final = ("Inspect", "Weld", "Grind")
-# An invalid artifact mostly breaks two adjacent checks: the order of the
-# validator's checks is only tested by those.
-_ARTIFACT_MODES: Final = ("single", "pair", "pair", "pair", "several")
-_INVALID_MENUS: Final = {kind: _invalid_menu(kind, _ARTIFACT_MODES) for kind in CHECKS}
-_SHAPE_MENUS: Final = {kind: _shape_menu(kind, _ARTIFACT_MODES) for kind in CHECKS}
 
 
 @dataclass(frozen=True)
@@ -666,9 +712,26 @@ class _Task:
             }
         return {"title": "Weld check", "steps": list(_PLAYBOOK_STEPS)}
 
-    def invalid(self, draw: st.DrawFn, menu: _Menu) -> Any:
-        """An artifact that breaks one or more of the checks ``menu`` offers."""
-        faults = menu.faults(draw)
+    def first_faults(self, semantic: bool) -> st.SearchStrategy[str]:
+        """The checks an invalid artifact of this task may break first: of its
+        shape, or past it; each one the task's context can have as the answer
+        (a worker wrong first in that field exists for its place; an email
+        names a worker of the roster, so a phantom is always also a mismatch)."""
+        every = ARTIFACT_CHECKS[self.kind]
+        checks = [c for c in every if (c in _SEMANTIC) == semantic]
+        if self.kind == "fill":
+            place = _place_index(self.context)
+            checks = [c for c in checks if c not in _WORKER_SET or _first_wrong(place, c)]
+        if self.kind == "email":
+            # Past its shape an email has one check that can answer: any check
+            # then, else every invalid email would be the same mismatch.
+            checks = [c for c in (every if semantic else checks) if c != "phantom"]
+        # A playbook's checks are all of its shape.
+        return st.sampled_from(checks or every)
+
+    def invalid(self, draw: st.DrawFn, first: st.SearchStrategy[str]) -> Any:
+        """An artifact that breaks a check ``first`` draws, and maybe later ones."""
+        faults = frozenset(_with_later(draw, self.kind, draw(first)))
         if self.kind == "fill":
             place = _place_index(self.context)
             target = self.context["target_count"]
@@ -687,23 +750,38 @@ def _matching(context: dict[str, Any]) -> tuple[str, ...]:
     return FILL_CONTEXTS[_place_index(context)][1]
 
 
-def _artifact_text(draw: st.DrawFn, task: _Task, content: str) -> str:
+def _artifact_text(draw: st.DrawFn, task: _Faulty, content: str) -> str:
     """The JSON text of one reply's artifact."""
     if content == "invalid":
-        return json.dumps(task.invalid(draw, _INVALID_MENUS[task.kind]))
+        return json.dumps(task.task.invalid(draw, task.semantic))
     if content == "invalid_shape":
-        return json.dumps(task.invalid(draw, _SHAPE_MENUS[task.kind]))
-    artifact = task.valid()
+        return json.dumps(task.task.invalid(draw, task.shape))
+    artifact = task.task.valid()
     if content == "valid_unicode":
         artifact = {**artifact, "note": 'Grüße 😀 <b>&</b> \u2028 "q"'}
         return json.dumps(artifact, ensure_ascii=draw(st.booleans()))
     text = json.dumps(artifact)
     if content == "valid_extra":
-        text = text[:-1] + f', "n": {draw(_EXTRA_LITERALS)}}}'
+        extra = draw(_EXTRA_LITERALS)
+        pairs = zip("nmk", extra, strict=False)
+        text = text[:-1] + "".join(f', "{key}": {literal}' for key, literal in pairs) + "}"
     return text
 
 
-def _wrapped(draw: st.DrawFn, task: _Task, text: str) -> str:
+@dataclass(frozen=True)
+class _Faulty:
+    """A task and the checks its invalid artifacts break first (built once)."""
+
+    task: _Task
+    semantic: st.SearchStrategy[str]
+    shape: st.SearchStrategy[str]
+
+    @classmethod
+    def of(cls, task: _Task) -> _Faulty:
+        return cls(task, task.first_faults(semantic=True), task.first_faults(semantic=False))
+
+
+def _wrapped(draw: st.DrawFn, task: _Faulty, text: str) -> str:
     """``text`` as the model might frame it (the wrapper is drawn after the
     content: shrinking settles the content first)."""
     wrapper = draw(_WRAPPERS)
@@ -716,15 +794,15 @@ def _wrapped(draw: st.DrawFn, task: _Task, text: str) -> str:
     if wrapper == "fence_then_prose":
         return f"Sure!\n```json\n{text}\n```\nAnything else? {{not json}}"
     if wrapper == "long":
-        return _LONG_PADDING[: 1990 + draw(st.integers(0, 11))] + text
+        return _LONG_PADDING[: 1990 + draw(st.integers(0, 23))] + text
     if wrapper == "two":
-        return json.dumps(task.invalid(draw, _INVALID_MENUS[task.kind])) + " or rather " + text
+        return json.dumps(task.task.invalid(draw, task.semantic)) + " or rather " + text
     if wrapper == "pretty":
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     return text
 
 
-def _reply_text(draw: st.DrawFn, task: _Task, content: str, *, wrap: bool) -> str:
+def _reply_text(draw: st.DrawFn, task: _Faulty, content: str, *, wrap: bool) -> str:
     if content == "empty":
         return ""
     if content == "no_json":
@@ -766,9 +844,11 @@ class _TaskDraws:
 
 
 def _task_draws(task: _Task) -> _TaskDraws:
+    faulty = _Faulty.of(task)
+
     @st.composite
     def reply(draw: st.DrawFn, contents: st.SearchStrategy[str], wrap: bool) -> str:
-        return _reply_text(draw, task, draw(contents), wrap=wrap)
+        return _reply_text(draw, faulty, draw(contents), wrap=wrap)
 
     return _TaskDraws(
         task,

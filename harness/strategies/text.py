@@ -8,11 +8,16 @@ Speed matters (a run checks thousands of cases a second), and Hypothesis pays
 per choice: a model output is ONE choice, a short byte string, which
 ``render_output`` lays out deterministically:
 
-* three header bytes: the layout (bare, fenced, fenced then bare, bare then
+* four header bytes: the layout (bare, fenced, fenced then bare, bare then
   fenced, two objects, a stray ``}`` first, a fenced array then a bare
-  object, an unclosed fence, prose only, a top-level value) and its styling
+  object, an unclosed fence, prose only, a top-level value), its styling
   (the fence's info string, with or without a newline after it, padding and
-  closing; white space inside the JSON);
+  closing; white space inside the JSON), and a corner of the contract the
+  output holds, if any (a value 127 or 128 levels deep, NaN, a raw control
+  character, a surrogate pair, ``-0``, ``1e-400``, a u64, a duplicate key,
+  a fence without info string or newline, padding Rust's trim keeps or
+  strips, a fenced array first): each corner is one byte value, so
+  Hypothesis draws each in about one output in 26 and shrinks it away;
 * then one token per byte: a JSON action (open an object, a number at the
   edge of the number model, a lone-surrogate string, nesting to 124–128
   levels, a duplicate key, a corruption), a prose fragment (words, HTML,
@@ -58,6 +63,10 @@ STRING_LITERALS: Final = (
     '"```"', '"e\u0301"', '"\u202eevil"', '"\u00a0"', '"\u2028"', '"\\b\\f\\r"',
 )  # fmt: skip
 
+# Values JSON has no place for: non-finite constants, a raw control character
+# inside a string.
+NOT_RFC_8259: Final = ("NaN", "-Infinity", '"tab\there"')
+
 KEYS: Final = ('"a"', '"b"', '"fills"', '"candidate_id"', '"é"', '"A"', '"😀"', '"a b"', '"<k>"')
 
 DEPTHS: Final = (124, 125, 126, 127, 128)
@@ -65,7 +74,7 @@ DEPTHS: Final = (124, 125, 126, 127, 128)
 
 @dataclass(frozen=True)
 class _Token:
-    action: str  # "open_obj", "open_arr", "close", "value", "dup", "raw"
+    action: str  # "open_obj", "open_arr", "close", "value", "bad", "dup", "raw"
     text: str = ""
 
 
@@ -92,6 +101,7 @@ _JSON_TOKENS: Final = (
     *(_Token("value", n) for n in NUMBER_LITERALS),
     *(_Token("value", s) for s in STRING_LITERALS),
     *(_Token("value", _deep(d - 1)) for d in DEPTHS),  # inside an object: total depth d
+    *(_Token("bad", text) for text in NOT_RFC_8259),
     _Token("raw", ","),
     _Token("raw", "NaN"),
     _Token("raw", "}"),
@@ -108,7 +118,7 @@ _TWIN_TRANSLATION: Final = {
     else _PLAIN_STRING
     if token.text.startswith('"')
     else _PLAIN_NUMBER
-    if token.text in NUMBER_LITERALS
+    if token.text in NUMBER_LITERALS or token.action == "bad"
     else char
     for char, token in _JSON_TABLE.items()
 }
@@ -120,7 +130,7 @@ Top = Literal["object", "array", "value"]
 _OPEN_OBJ, _OPEN_ARR, _CLOSE, _VALUE, _DUP, _RAW = range(6)
 _ACTIONS: Final = {
     "open_obj": _OPEN_OBJ, "open_arr": _OPEN_ARR, "close": _CLOSE, "value": _VALUE,
-    "dup": _DUP, "raw": _RAW,
+    "bad": _VALUE, "dup": _DUP, "raw": _RAW,
 }  # fmt: skip
 _STEPS: Final = {char: (_ACTIONS[t.action], t.text) for char, t in _JSON_TABLE.items()}
 
@@ -247,12 +257,12 @@ _INFO_CHOICES: Final = ("json", "", "JSON", " json ", "js on", "{", "python", "j
 _AFTER_FENCE: Final = ("\n", "", "\r\n", " ", "\n", "\n")
 _PADS: Final = ("", " ", "\n", "\u00a0", "\u001c", "\u3000", "\t", "", "")
 _CLOSES: Final = ("\n```", "```", "", "\n``", "\n```\n", "\n```", "\n```")
-HEADER_BYTES: Final = 3
+HEADER_BYTES: Final = 4
 
 
 @dataclass(frozen=True)
 class _Style:
-    """A layout and how its fences and JSON are written."""
+    """A layout, how its fences and JSON are written, and the corner it holds."""
 
     layout: str = "bare"
     space: str = " "
@@ -260,6 +270,7 @@ class _Style:
     after: str = "\n"
     pad: str = ""
     close: str = "\n```"
+    corner: str = "none"
 
     @property
     def opener(self) -> str:
@@ -284,9 +295,18 @@ _BYTE2: Final = tuple(_digits(b, _PADS, _CLOSES) for b in range(256))
 
 
 def _style(header: bytes) -> _Style:
-    b0, b1, b2 = (*header, 0, 0, 0)[:HEADER_BYTES]
+    b0, b1, b2, b3 = (*header, 0, 0, 0, 0)[:HEADER_BYTES]
     (layout, space), (info, after), (pad, close) = _BYTE0[b0], _BYTE1[b1], _BYTE2[b2]
-    return _Style(layout, space, info, after, pad, close)
+    corner = _CORNER_CHOICES[b3 % len(_CORNER_CHOICES)]
+    if corner in _FENCE_CORNERS and "fenced" not in _LAYOUTS[layout][0]:
+        layout = "fenced"  # a corner of how fences are written needs one
+    elif corner in _CORNER_TOKENS and _ANSWER_RUN[layout] is None:
+        layout = "bare"  # a corner of the value needs a layout with an answer
+    if corner in _FENCE_CORNERS:
+        # A well-formed fence around the corner: opened on its own line, closed.
+        info, after, close = _CORNER_FENCES.get(corner, (info, "\n", "\n```"))
+    pad = _CORNER_PADS.get(corner) or pad
+    return _Style(layout, space, info, after, pad, close, corner)
 
 
 # Prose tokens; fences and their closers can also sit anywhere in the prose.
@@ -325,7 +345,7 @@ def _byte_tokens() -> str:
     that make structure (objects, arrays, breaks, fences) more frequent."""
     plain = _NOTHING + _JSON_ALPHABET + _SEGMENT_BREAK + "".join(_PROSE_TABLE)
     weights: Iterable[tuple[str, int]] = (
-        (_json_token("open_obj"), 8), (_json_token("close"), 8), (_json_token("open_arr"), 5),
+        (_json_token("open_obj"), 7), (_json_token("close"), 7), (_json_token("open_arr"), 4),
         (_json_token("value", "1"), 3), (_json_token("value", '"a"'), 3),
         (_json_token("dup"), 2), (_json_token("value", "true"), 1),
         (_json_token("value", "null"), 1), (_SEGMENT_BREAK, 8),
@@ -341,6 +361,50 @@ def _byte_tokens() -> str:
 
 _BYTE_TOKENS: Final = _byte_tokens()
 
+# The fourth header byte: a corner of CONTRACT §1 the output holds, each a
+# first-class choice (one byte value of its own; "none" for half of them, and
+# first, where shrinking goes). Most are JSON tokens put first in the first
+# JSON run (an object holding a value 127 or 128 levels deep...), a few change
+# how the fences are written, or put a fenced array before everything.
+_CORNER_TOKENS: Final = {
+    "depth_127": _json_token("value", _deep(126)),
+    "depth_128": _json_token("value", _deep(127)),
+    "nan": _json_token("bad", "NaN"),
+    "control_char": _json_token("bad", NOT_RFC_8259[2]),
+    "surrogate_pair": _json_token("value", '"\\ud83d\\ude00"'),
+    "negative_zero": _json_token("value", "-0"),
+    "underflow": _json_token("value", "1e-400"),
+    "beyond_i64": _json_token("value", "18446744073709551615"),
+    "duplicate_key": _json_token("value", "1") + _json_token("dup"),
+}
+# ```{...}```: no info string and, the output on one line, no newline.
+_CORNER_FENCES: Final[dict[str, tuple[str, str, str]]] = {"bare_fence": ("", "", "```")}
+_CORNER_PADS: Final[dict[str, str]] = {"separator_pad": "\u001c", "unicode_pad": "\u3000"}
+_BARE: Final = '{"bare": 1} '  # a bare object a fenced one wins over
+# Whether a fenced object is the answer only shows when the scan would answer
+# something else: each of these corners puts a bare object first.
+_CORNER_LEADS: Final = {
+    "later_fence": _BARE + "```\n[1]\n```\n",  # a fenced candidate passed over
+    "bare_first": _BARE,
+    "separator_pad": _BARE,  # padding decides whether the fence is a candidate
+    "unicode_pad": _BARE,
+}
+_FENCE_CORNERS: Final = frozenset({*_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS})
+# Which JSON run of each layout is the answer when it is an object (None: none).
+_ANSWER_RUN: Final[dict[str, int | None]] = {
+    "bare": 0, "fenced": 0, "two_objects": 0, "fenced_then_bare": 0, "bare_then_fenced": 1,
+    "value_only": None, "prose_only": None, "stray_close_first": None, "unclosed_fence": 0,
+    "fenced_array_then_bare": None, "object_then_twin": 0,
+}  # fmt: skip
+# A run without its corrupting tokens (raw text, values JSON has no place for).
+_UNCORRUPTED: Final = {
+    ord(char): None for char, token in _JSON_TABLE.items() if token.action in ("raw", "bad")
+}
+_CORNERS: Final = tuple(
+    dict.fromkeys((*_CORNER_TOKENS, *_CORNER_FENCES, *_CORNER_PADS, *_CORNER_LEADS))
+)
+_CORNER_CHOICES: Final = ("none",) * len(_CORNERS) + _CORNERS
+
 
 def render_output(program: bytes) -> str:
     """Model output from a byte string (see the module docstring)."""
@@ -355,20 +419,40 @@ def render_segments(tokens: str) -> str:
 
 def _laid_out(tokens: str, style: _Style) -> str:
     treatments, rest = _LAYOUTS[style.layout]
-    out = []
+    out = [_CORNER_LEADS.get(style.corner, "")]
     runs = 0
     first = ""
     for lead, run, tail in _segments(tokens):
         out.append(lead.translate(_PROSE_TRANSLATION))
         if run is not None:
             treatment = treatments[runs] if runs < len(treatments) else rest
+            run = _cornered(run, runs, style)
             first = first or run
             out.append(_treated(_twin(first) if treatment == "twin" else run, treatment, style))
             runs += 1
         out.append(tail.translate(_PROSE_TRANSLATION))
     for missing in treatments[runs:]:
-        out.append(_treated(_twin(first) if missing == "twin" else "", missing, style))
+        run = _cornered("", runs, style)
+        first = first or run
+        out.append(_treated(_twin(first) if missing == "twin" else run, missing, style))
+        runs += 1
+    if style.corner == "bare_fence":
+        return "".join(out).replace("\n", " ")  # one line: no newline ends an info string
     return "".join(out)
+
+
+def _cornered(run: str, index: int, style: _Style) -> str:
+    """The ``index``-th JSON run with the style's corner, if it goes there: a
+    fence's corner in the first run, made plain so that the fenced body parses;
+    a value's corner first in the run that is the answer, whose corrupting
+    tokens are dropped so that nothing else makes it invalid."""
+    if style.corner == "none":
+        return run
+    if style.corner in _FENCE_CORNERS:
+        return _twin(run) if index == 0 else run
+    if index != _ANSWER_RUN[style.layout]:
+        return run
+    return _CORNER_TOKENS[style.corner] + run.translate(_UNCORRUPTED)
 
 
 def _twin(run: str) -> str:
@@ -440,25 +524,45 @@ _BAD_VALUES: Final = ("null", "5", "[]", "{}", '"\\ud800"', "true", '"x"')
 
 @dataclass(frozen=True)
 class _Mutation:
-    kind: str  # "drop", "dup", "set", "extra"
+    kind: str  # "drop", "dup", "set", "extra", "sequence"
     field: str
     value: str = ""
 
 
-def _mutations() -> tuple[_Mutation, ...]:
-    out = [_Mutation("drop", f) for f in _FIELD_ORDER]
-    out += [_Mutation("dup", f) for f in _FIELD_ORDER]
-    out += [_Mutation("set", f, v) for f in _INT_FIELDS for v in _BAD_INTS]
-    out += [_Mutation("set", f, v) for f in _FIELD_ORDER for v in _BAD_VALUES]
-    out += [_Mutation("set", "attempts", v) for v in ('[{"iteration": -1}]', "[1]", '"[]"')]
-    out += [_Mutation("set", "artifact", v) for v in ("null", "[1, 2]", '"text"', "1.0", "{}")]
-    out += [_Mutation("extra", "unknown", v) for v in ("1e400", '"\\ud800"', _deep(200), "1")]
-    out += [_Mutation("extra", "Schema", '"x"')]  # a case-variant of a known field name
-    return tuple(out)
+# Attempts the record type rejects, and one it reads as a sequence.
+_BAD_ATTEMPTS: Final = (
+    '[{"iteration": -1}]', "[1]", '"[]"', "{}", '[[0, "no_json", null, null]]',
+    '[[0, "accepted"]]',
+)  # fmt: skip
+# Artifacts that are not objects (any JSON value is one), or empty.
+_ARTIFACT_VALUES: Final = ("null", "[1, 2]", '"text"', "1.0", "{}")
 
 
-_MUTATION_TABLE: Final = {chr(0xE000 + i): m for i, m in enumerate(_mutations())}
-_MUTATION_ALPHABET: Final = "".join(_MUTATION_TABLE)
+def _mutation_groups() -> dict[str, tuple[_Mutation, ...]]:
+    """The ways a row is broken or bent, by kind of rule: a kind is one choice
+    (so each gets its share however many variants it has), its variant another."""
+    return {
+        "drop": tuple(_Mutation("drop", f) for f in _FIELD_ORDER),
+        "dup": tuple(_Mutation("dup", f) for f in _FIELD_ORDER),
+        "bad_int": tuple(_Mutation("set", f, v) for f in _INT_FIELDS for v in _BAD_INTS),
+        "bad_value": tuple(_Mutation("set", f, v) for f in _FIELD_ORDER for v in _BAD_VALUES),
+        "attempts": tuple(_Mutation("set", "attempts", v) for v in _BAD_ATTEMPTS),
+        "artifact": tuple(_Mutation("set", "artifact", v) for v in _ARTIFACT_VALUES),
+        "extra": (
+            *(_Mutation("extra", "unknown", v) for v in ("1e400", '"\\ud800"', _deep(200), "1")),
+            _Mutation("extra", "Schema", '"x"'),  # a case-variant of a known field name
+        ),
+        # The whole record as an array of its fields in declaration order
+        # (absent ones null), or one field short.
+        "sequence": (_Mutation("sequence", "all"), _Mutation("sequence", "short")),
+    }
+
+
+_MUTATION_GROUPS: Final = _mutation_groups()
+# Kinds first (a kind is one draw), then the variant; plainest first.
+_MUTATION: Final = st.sampled_from(tuple(_MUTATION_GROUPS)).flatmap(
+    lambda kind: st.sampled_from(_MUTATION_GROUPS[kind])
+)
 
 _ATTEMPT_KINDS: Final = ("no_json", "validation_failed", "accepted", "infra_error")
 
@@ -497,12 +601,37 @@ _RECORD_BASICS: Final = st.tuples(
     st.integers(0, 5),
     st.sampled_from((0, 12, 2**53 + 1, 2**64 - 1)),
 )
+
+
+def _artifact(corner: str, tokens: str, space: str) -> str:
+    if corner:
+        tokens = corner + tokens.translate(_UNCORRUPTED)
+    return render_tokens(tokens, space=space)
+
+
+# A row's artifact: JSON tokens as json_object_texts draws them, and in half
+# the rows a corner of the number model or of the JSON text first (alone:
+# the run's corrupting tokens dropped), each a first-class choice.
+_ARTIFACT_CORNER_TOKENS: Final = (
+    _CORNER_TOKENS["negative_zero"],
+    _CORNER_TOKENS["beyond_i64"],
+    _json_token("value", "18446744073709551616"),
+    _json_token("value", "1e400"),
+    _CORNER_TOKENS["duplicate_key"],
+    _CORNER_TOKENS["depth_127"],  # with the record around it, 128 levels
+)
+_ARTIFACTS: Final = st.builds(
+    _artifact,
+    st.sampled_from(("",) * len(_ARTIFACT_CORNER_TOKENS) + _ARTIFACT_CORNER_TOKENS),
+    st.text(alphabet=_JSON_ALPHABET, max_size=8),
+    st.sampled_from(_SPACES),
+)
 _RECORD_OPTIONS: Final = st.tuples(
     st.booleans(),
-    json_object_texts(max_tokens=8),
+    _ARTIFACTS,
     st.sampled_from(("", "true", "false", "null")),
     # Half the rows are left whole: a rejected row teaches less than a kept one.
-    st.one_of(st.just(""), st.text(alphabet=_MUTATION_ALPHABET, min_size=1, max_size=2)),
+    st.one_of(st.just(()), st.lists(_MUTATION, min_size=1, max_size=2)),
     st.booleans(),
 )
 
@@ -533,12 +662,28 @@ def session_record_texts(draw: st.DrawFn) -> str:
     if grounded:
         fields["grounded_in_roster"] = grounded
     items: list[tuple[str, str]] = [(f, fields[f]) for f in _FIELD_ORDER if f in fields]
-    for char in mutations:
-        items = _mutate(items, _MUTATION_TABLE[char])
-    if shuffle:
-        items = items[1::2] + items[0::2]  # a fixed reorder: serde reads any order
-    text = "{" + ", ".join(f'"{name}": {value}' for name, value in items) + "}"
+    sequence = ""
+    for mutation in mutations:
+        if mutation.kind == "sequence":
+            sequence = mutation.field
+        else:
+            items = _mutate(items, mutation)
+    if sequence:
+        text = _as_sequence(items, short=sequence == "short")
+    else:
+        if shuffle:
+            items = items[1::2] + items[0::2]  # a fixed reorder: serde reads any order
+        text = "{" + ", ".join(f'"{name}": {value}' for name, value in items) + "}"
     return text.replace("\n", " ")  # one record per line in jsonl mode
+
+
+def _as_sequence(items: list[tuple[str, str]], *, short: bool) -> str:
+    """The record as serde's derived visit_seq reads a struct: every field in
+    declaration order, absent ones null (the first value of a field given
+    twice; unknown fields have no place), or one field short."""
+    values = dict(reversed(items))
+    fields = [values.get(name, "null") for name in _FIELD_ORDER]
+    return "[" + ", ".join(fields[:-1] if short else fields) + "]"
 
 
 def _mutate(items: list[tuple[str, str]], mutation: _Mutation) -> list[tuple[str, str]]:

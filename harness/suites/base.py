@@ -24,16 +24,24 @@ from typing import ClassVar
 
 from hypothesis import strategies as st
 
-from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation
+from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation, as_json
 from harness.suites.registry import Kind
 from harness.targets.probe import ProbeEncoding
+from reference_impl.rules import Hit, ignore
 
 Compare = Callable[[Observation, Observation], tuple[Difference, ...]]
 
 
 def case_size(case: JsonValue) -> int:
     """How big a case is, to keep the smallest example of each failure."""
-    return len(case) if isinstance(case, str) else len(json.dumps(case))
+    return len(case) if isinstance(case, str) else len(json.dumps(as_json(case), default=repr))
+
+
+def case_key(case: JsonValue) -> str:
+    """A case's identity: equal keys, the same case."""
+    if isinstance(case, str):
+        return case
+    return json.dumps(as_json(case), sort_keys=True, default=repr)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +51,8 @@ class ProbeSuite:
     name: str
     description: str
     strategy: st.SearchStrategy[JsonValue]
-    answer: Callable[[JsonValue], str]  # the reference's output line
+    # The reference's output line; the recorder hears the contract's rules it applied.
+    answer: Callable[[JsonValue, Hit], str]
     encoding: ProbeEncoding
     compare: Compare
     batch_size: int = 16
@@ -54,8 +63,8 @@ class ProbeSuite:
     def executions(self, cases: Sequence[JsonValue]) -> Iterator[Sequence[JsonValue]]:
         yield cases
 
-    def reference(self, execution: JsonValue) -> Observation:
-        return Observation(REFERENCE, self.answer(execution))
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
+        return Observation(REFERENCE, self.answer(execution, hit))
 
     def produced(self, result: CaseResult) -> JsonValue | None:
         return None
@@ -75,8 +84,9 @@ class _Checked(abc.ABC):
         yield cases
 
     @abc.abstractmethod
-    def reference(self, execution: JsonValue) -> Observation:
-        """The reference's answer, in process."""
+    def reference(self, execution: JsonValue, hit: Hit = ignore) -> Observation:
+        """The reference's answer, in process; ``hit`` hears the contract's
+        rules it went through (``reference_impl.rules``, ``harness.coverage``)."""
 
     @abc.abstractmethod
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:

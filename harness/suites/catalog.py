@@ -9,6 +9,7 @@ from harness import defaults
 from harness.mock_llm import ScriptedModel
 from harness.model import JsonValue
 from harness.strategies import fault_scenarios, iterate_scenarios
+from harness.suites import registry
 from harness.suites.base import DerivedSuite, LiveSuite, ProbeSuite
 from harness.suites.derived import SessionRows
 from harness.suites.live import Instance, Sessions, SessionSuite, ValidateSuite
@@ -33,30 +34,30 @@ class LiveSuites:
     ) -> None:
         self.sessions = Sessions(model, roster, upstream_timeout_s=upstream_timeout_s, tag=tag)
         self.suites: dict[str, LiveSuite | DerivedSuite] = {
-            "validate": ValidateSuite(roster),
-            "iterate": SessionSuite(
-                "iterate",
+            registry.VALIDATE: ValidateSuite(roster),
+            registry.ITERATE: SessionSuite(
+                registry.ITERATE,
                 "/v1/iterate sessions over a scripted model (CONTRACT §2)",
                 iterate_scenarios(),
                 self.sessions,
                 batch_size=128,
             ),
-            "faults": SessionSuite(
-                "faults",
+            registry.FAULTS: SessionSuite(
+                registry.FAULTS,
                 "/v1/iterate when the model fails (502 and an infra_error row)",
                 fault_scenarios(),
                 self.sessions,
                 batch_size=100,
             ),
-            "sessions": SessionRows(),
+            registry.SESSIONS: SessionRows(),
         }
 
     def routes(self) -> dict[str, Route]:
         return {
-            "validate": ValidateSuite.request,
-            "iterate": self.sessions.request,
-            "faults": self.sessions.request,
-            "sessions": SessionRows.lookup(),
+            registry.VALIDATE: ValidateSuite.request,
+            registry.ITERATE: self.sessions.request,
+            registry.FAULTS: self.sessions.request,
+            registry.SESSIONS: SessionRows.lookup(),
         }
 
     def instance(self, case: JsonValue) -> Instance:

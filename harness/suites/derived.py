@@ -15,37 +15,44 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness import compare, volatile
-from harness.mock_llm import CASE_MARKER_RE
+from harness.mock_llm import CASE_MARKER_RE, case_marker
 from harness.model import REFERENCE, Difference, DivergenceClass, JsonValue, Observation, Session
+from harness.suites import registry
 from harness.suites.base import DerivedSuite
 from harness.suites.common import HOP_FAILED, infra_differences, parsed_body, schema_list
+from harness.suites.produced import ProducedSession
 from harness.targets.http import LogLookup
 from reference_impl.jsonmodel import dumps
-from reference_impl.session import INFRA_ERROR_LIMIT
+from reference_impl.rules import Hit, Rule, ignore
+from reference_impl.session import INFRA_ERROR_LIMIT, note_row
 from reference_impl.text import cut
 
 
 class SessionRows(DerivedSuite):
     """One row per session and runtime, equal to the reference's."""
 
-    def __init__(self, depends_on: tuple[str, ...] = ("iterate", "faults")) -> None:
-        self.name = "sessions"
+    def __init__(
+        self, depends_on: tuple[str, ...] = registry.BY_NAME[registry.SESSIONS].depends_on
+    ) -> None:
+        self.name = registry.SESSIONS
         self.description = "one schema-valid log row per session and runtime (CONTRACT §4)"
         self.depends_on = depends_on
         self.batch_size = 128
         self.free_roots = ("$.artifact",)
 
-    def cases(self, produced: Mapping[str, Sequence[JsonValue]]) -> list[JsonValue]:
-        return [entry for origin in self.depends_on for entry in produced.get(origin, ())]
+    def cases(self, produced: Mapping[str, Sequence[Any]]) -> list[ProducedSession]:
+        return [
+            entry
+            for origin in self.depends_on
+            for entry in produced.get(origin, ())
+            if isinstance(entry, ProducedSession)
+        ]
 
-    def reference(self, execution: JsonValue) -> Observation:
-        assert isinstance(execution, dict)
-        session = Session(
-            str(execution["session"]),
-            minted=bool(execution.get("minted", False)),
-            answers=execution.get("answered") or {},
-        )
-        return Observation(REFERENCE, dumps(execution["row"]), session=session)
+    def reference(self, execution: ProducedSession, hit: Hit = ignore) -> Observation:
+        session = Session(execution.session, minted=execution.minted, answers=execution.answered)
+        if hit is not ignore:
+            note_session(execution, hit)
+        return Observation(REFERENCE, dumps(execution.row), session=session)
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
         return compare_sessions(reference, target)
@@ -53,7 +60,29 @@ class SessionRows(DerivedSuite):
     @staticmethod
     def lookup() -> LogLookup:
         """How a target answers: the rows of its log for the case's session."""
-        return LogLookup(key=lambda case: str(case["session"]), row_key=session_key)
+        return LogLookup(key=_session_of, row_key=session_key)
+
+
+def _session_of(case: ProducedSession) -> str:
+    return case.session
+
+
+def note_session(entry: ProducedSession, hit: Hit) -> None:
+    """The §2 and §4 rules the row of a produced session shows (its
+    request: the case's, with the case marker the prompt was sent with)."""
+    row, case = entry.row, entry.case
+    request = case.get("request") if isinstance(case, dict) else None
+    if not isinstance(row, dict) or not isinstance(request, dict):
+        return
+    prompt = request.get("prompt")
+    sent = f"{case_marker(entry.session)} {prompt}" if isinstance(prompt, str) else None
+    note_row(row, hit, prompt=sent)
+    limit = request.get("max_iterations")
+    if limit is None:
+        hit(Rule.MAX_ITERATIONS_DEFAULT)
+    elif isinstance(limit, int) and limit < 1:
+        hit(Rule.MAX_ITERATIONS_CLAMPED)
+    hit(Rule.TRACE_MINTED if entry.minted else Rule.TRACE_GIVEN)
 
 
 def session_key(line: str) -> str | None:

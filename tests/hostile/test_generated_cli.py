@@ -129,6 +129,11 @@ def mistakes() -> st.SearchStrategy[Mistake]:
             )
         ),
         missing.map(lambda p: m(("doctor", "--config", p), p)),
+        missing.map(lambda p: m(("merge", p), p)),
+        st.just(m(("merge", "{root}/folder"), "folder")),
+        missing.map(lambda p: m(("trend", p, "--out", "{root}/trend"), p)),
+        st.just(m(("trend", "{root}/garbage", "--out", "{root}/trend"), "garbage")),
+        st.just(m(("trend", "{root}/report.json", "--out", "{root}/garbage"), "--out")),
         st.sampled_from(["status", "down"]).map(
             lambda c: m(("stacks", c, "--state-dir", "{root}/state"), "stacks.json")
         ),

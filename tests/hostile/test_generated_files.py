@@ -20,7 +20,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from harness import schema_store
-from harness.baseline import load_baseline
+from harness.baseline import VERSIONS, load_baseline
 from harness.errors import ConfigError
 from harness.reports.common import one_line
 from tests.hostile.support import (
@@ -141,10 +141,10 @@ REPORT = _report()
 
 
 def baseline_usable(document: Any) -> bool:
-    if not isinstance(document, dict) or document.get("schema_version") not in ("1", "2"):
+    version = document.get("schema_version") if isinstance(document, dict) else None
+    if not isinstance(version, str) or version not in VERSIONS:
         return False
-    name = "report-v1" if document["schema_version"] == "1" else "report"
-    return not schema_store.errors(name, document)
+    return not schema_store.errors(VERSIONS[version], document)
 
 
 def report_changes() -> st.SearchStrategy[bytes]:

@@ -14,16 +14,19 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::extract::extract_json;
+use crate::langfuse::{Event, Level, SpanBody, TraceBody, new_id, rfc3339};
 use crate::roster::Roster;
-use crate::server::{AppState, ChatMessage, ChatRequest, SharedState, error_chain, error_response, reply_content};
 use crate::session_log::{
     MAX_INFRA_ERROR_CHARS, MAX_PROMPT_CHARS, SESSION_RECORD_SCHEMA, SessionAttemptRecord, SessionRecord, utc_timestamp,
 };
-use crate::text::truncate_chars;
+use crate::state::{AppState, SharedState};
+use crate::text::{error_chain, truncate_chars};
+use crate::wire::{ChatMessage, ChatRequest, error_response, reply_content};
 use crate::{DAEMON_NAME, TRACE_ID_HEADER};
 
 pub const DEFAULT_MAX_ITERATIONS: u32 = 3;
@@ -84,6 +87,10 @@ pub struct HistoryEntry {
     pub iteration: u32,
     pub raw: String,
     pub status: AttemptStatus,
+    /// The attempt's span in the trace tree, when tracing is on; it goes
+    /// to the session row, not to the response.
+    #[serde(skip)]
+    pub span_id: Option<String>,
 }
 
 /// `{"kind": "no_json"}`, `{"kind": "validation_failed", "error": "..."}`
@@ -156,6 +163,9 @@ pub struct Trace {
     pub id: String,
     /// The header value forwarded on every hop, byte for byte.
     header: HeaderValue,
+    /// True when this runtime made the id up (no usable header): the trace
+    /// is then this runtime's to create.
+    pub minted: bool,
 }
 
 impl Trace {
@@ -164,6 +174,7 @@ impl Trace {
             Some(value) => Self {
                 id: String::from_utf8_lossy(value.as_bytes()).into_owned(),
                 header: value.clone(),
+                minted: false,
             },
             None => Self::mint(),
         }
@@ -172,7 +183,11 @@ impl Trace {
     pub fn mint() -> Self {
         let id = mint_trace_id();
         let header = HeaderValue::from_str(&id).expect("minted ids are visible ASCII");
-        Self { id, header }
+        Self {
+            id,
+            header,
+            minted: true,
+        }
     }
 }
 
@@ -197,6 +212,13 @@ pub async fn handler(State(state): State<SharedState>, headers: HeaderMap, body:
     };
     let trace = Trace::from_headers(&headers);
     let started = Instant::now();
+    if let Some(tracer) = state.tracer.as_ref().filter(|_| trace.minted) {
+        tracer.emit(Event::TraceCreate(TraceBody {
+            id: trace.id.clone(),
+            name: "iterate".to_owned(),
+            input: Some(serde_json::json!({"kind": request.kind, "prompt": request.prompt})),
+        }));
+    }
     let outcome = run(&state, &request, &trace).await;
     let record = session_record(
         &request,
@@ -216,6 +238,7 @@ pub async fn run(state: &AppState, request: &IterateRequest, trace: &Trace) -> O
     let mut prompt = request.prompt.clone();
 
     for iteration in 0..max_iterations {
+        let attempt_started = Utc::now();
         let raw = match chat_hop(state, request, &prompt, trace).await {
             Ok(raw) => raw,
             Err(detail) => {
@@ -226,40 +249,79 @@ pub async fn run(state: &AppState, request: &IterateRequest, trace: &Trace) -> O
         };
         let raw_kept = truncate_chars(&raw, MAX_RAW_CHARS).to_owned();
 
-        let Some(artifact) = extract_json(&raw) else {
-            history.push(HistoryEntry {
-                iteration,
-                raw: raw_kept,
-                status: AttemptStatus::NoJson,
-            });
-            prompt = no_json_prompt(&request.prompt);
-            continue;
+        let mut accepted = None;
+        let status = match extract_json(&raw) {
+            None => AttemptStatus::NoJson,
+            Some(artifact) => match validate_hop(state, request, &artifact, trace).await {
+                Ok(validation) => {
+                    accepted = Some((artifact, validation));
+                    AttemptStatus::Accepted
+                }
+                Err(error) => AttemptStatus::ValidationFailed { error },
+            },
         };
-
-        match validate_hop(state, request, &artifact, trace).await {
-            Ok(validation) => {
-                history.push(HistoryEntry {
-                    iteration,
-                    raw: raw_kept,
-                    status: AttemptStatus::Accepted,
-                });
-                return Outcome::Accepted {
-                    artifact,
-                    validation,
-                    history,
-                };
-            }
-            Err(error) => {
-                prompt = validation_feedback_prompt(&request.prompt, &error);
-                history.push(HistoryEntry {
-                    iteration,
-                    raw: raw_kept,
-                    status: AttemptStatus::ValidationFailed { error },
-                });
-            }
+        let span_id = state.tracer.as_ref().map(|tracer| {
+            let span = attempt_span(trace, request, iteration, &prompt, &raw_kept, &status, attempt_started);
+            let id = span.id.clone();
+            tracer.emit(Event::SpanCreate(span));
+            id
+        });
+        let next_prompt = match &status {
+            AttemptStatus::NoJson => no_json_prompt(&request.prompt),
+            AttemptStatus::ValidationFailed { error } => validation_feedback_prompt(&request.prompt, error),
+            AttemptStatus::Accepted => String::new(),
+        };
+        history.push(HistoryEntry {
+            iteration,
+            raw: raw_kept,
+            status,
+            span_id,
+        });
+        if let Some((artifact, validation)) = accepted {
+            return Outcome::Accepted {
+                artifact,
+                validation,
+                history,
+            };
         }
+        prompt = next_prompt;
     }
     Outcome::Exhausted { history }
+}
+
+/// The `iterate.attempt[i]` span of one finished attempt (contract §7):
+/// what was asked, what came back and the verdict, WARNING unless accepted.
+fn attempt_span(
+    trace: &Trace,
+    request: &IterateRequest,
+    iteration: u32,
+    prompt: &str,
+    raw: &str,
+    status: &AttemptStatus,
+    started: DateTime<Utc>,
+) -> SpanBody {
+    let mut output = serde_json::json!({"verdict": status.verdict_kind(), "raw": raw});
+    if let Some(error) = status.error() {
+        output["error"] = Value::from(error);
+    }
+    SpanBody {
+        id: new_id(),
+        trace_id: trace.id.clone(),
+        name: format!("iterate.attempt[{iteration}]"),
+        input: serde_json::json!({
+            "iteration": iteration,
+            "model": request.model,
+            "provider": request.provider,
+            "prompt": prompt,
+        }),
+        output,
+        level: match status {
+            AttemptStatus::Accepted => Level::Default,
+            AttemptStatus::NoJson | AttemptStatus::ValidationFailed { .. } => Level::Warning,
+        },
+        start_time: rfc3339(started),
+        end_time: rfc3339(Utc::now()),
+    }
 }
 
 /// The generate step: returns the model text or why the hop failed.
@@ -405,7 +467,7 @@ pub fn session_record(
                 iteration: entry.iteration,
                 verdict_kind: entry.status.verdict_kind().to_owned(),
                 error: entry.status.error().map(str::to_owned),
-                span_id: None,
+                span_id: entry.span_id.clone(),
             })
             .collect()
     };
@@ -537,16 +599,19 @@ mod tests {
                 iteration: 0,
                 raw: "x".into(),
                 status: AttemptStatus::NoJson,
+                span_id: None,
             },
             HistoryEntry {
                 iteration: 1,
                 raw: "{}".into(),
                 status: AttemptStatus::ValidationFailed { error: "e".into() },
+                span_id: None,
             },
             HistoryEntry {
                 iteration: 2,
                 raw: "{}".into(),
                 status: AttemptStatus::Accepted,
+                span_id: None,
             },
         ];
         assert_eq!(
@@ -614,11 +679,13 @@ mod tests {
                     iteration: 0,
                     raw: String::new(),
                     status: AttemptStatus::NoJson,
+                    span_id: None,
                 },
                 HistoryEntry {
                     iteration: 1,
                     raw: String::new(),
                     status: AttemptStatus::Accepted,
+                    span_id: None,
                 },
             ],
         };
@@ -640,6 +707,7 @@ mod tests {
                 iteration: 0,
                 raw: String::new(),
                 status: AttemptStatus::ValidationFailed { error: "e".into() },
+                span_id: None,
             }],
         };
         let row = session_record(&req, "t", &exhausted, &roster, 7);
@@ -675,6 +743,7 @@ mod tests {
                 iteration: 0,
                 raw: String::new(),
                 status: AttemptStatus::Accepted,
+                span_id: None,
             }],
         };
         assert_eq!(

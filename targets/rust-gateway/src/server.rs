@@ -1,10 +1,5 @@
-//! The axum application: shared state, the router, `/health`,
-//! `/v1/validate` and `/v1/chat` (decisions §4).
-
-use std::error::Error as StdError;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+//! The axum application: the router, `/health`, `/v1/validate` and
+//! `/v1/chat` (decisions §4); `/v1/iterate` is [`crate::iterate`].
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,71 +7,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::roster::Roster;
-use crate::session_log::SessionLogger;
+use crate::iterate::Trace;
+use crate::langfuse::{Event, GenerationBody, Level, TraceBody, new_id, rfc3339};
+use crate::state::{AppState, SharedState};
+use crate::text::error_chain;
+use crate::wire::{ChatMessage, ChatRequest, ChatResponse, error_response, reply_content};
 use crate::{DAEMON_NAME, TRACE_ID_HEADER, iterate, text, validate};
-
-/// Default upstream request timeout (decisions §4).
-pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(120);
-/// The iterate hops wait this much longer than the upstream call they wrap.
-pub const HOP_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
-
-/// Run-time settings of one gateway.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Base URL of the chat-completions upstream, e.g. `http://127.0.0.1:11434`.
-    pub upstream: String,
-    pub upstream_timeout: Duration,
-    /// Session log file; empty turns the log off.
-    pub session_log: PathBuf,
-}
-
-/// State shared by every handler.
-#[derive(Debug)]
-pub struct AppState {
-    pub roster: Roster,
-    pub http: reqwest::Client,
-    upstream: String,
-    pub upstream_timeout: Duration,
-    /// `http://127.0.0.1:<port>`: where the iterate hops go.
-    self_base: String,
-    pub session_log: SessionLogger,
-}
-
-impl AppState {
-    /// Builds the state for a gateway listening on 127.0.0.1:`port`.
-    pub fn new(config: Config, roster: Roster, port: u16) -> Result<Self, reqwest::Error> {
-        // Every peer is a plain-HTTP address given on the command line or
-        // this process itself: no proxy from the environment applies.
-        let http = reqwest::Client::builder().no_proxy().build()?;
-        Ok(Self {
-            roster,
-            http,
-            upstream: config.upstream.trim_end_matches('/').to_owned(),
-            upstream_timeout: config.upstream_timeout,
-            self_base: format!("http://127.0.0.1:{port}"),
-            session_log: SessionLogger::new(config.session_log),
-        })
-    }
-
-    pub fn self_url(&self, path: &str) -> String {
-        format!("{}{path}", self.self_base)
-    }
-
-    pub fn upstream_url(&self, path: &str) -> String {
-        format!("{}{path}", self.upstream)
-    }
-
-    /// Timeout of one iterate hop: the upstream timeout plus a margin.
-    pub fn hop_timeout(&self) -> Duration {
-        self.upstream_timeout + HOP_TIMEOUT_MARGIN
-    }
-}
-
-pub type SharedState = Arc<AppState>;
 
 pub fn router(state: SharedState) -> Router {
     Router::new()
@@ -85,16 +25,6 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/validate", post(validate_handler))
         .route("/v1/iterate", post(iterate::handler))
         .with_state(state)
-}
-
-/// `{"error": "..."}`, the body of 400 and 502 answers.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    pub error: String,
-}
-
-pub fn error_response(status: StatusCode, error: impl Into<String>) -> Response {
-    (status, Json(ErrorBody { error: error.into() })).into_response()
 }
 
 #[derive(Serialize)]
@@ -120,27 +50,6 @@ async fn validate_handler(State(state): State<SharedState>, body: Bytes) -> Resp
     }
 }
 
-/// One chat message, as sent to `/v1/chat` and on to the upstream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub role: String,
-    pub content: String,
-}
-
-/// The `/v1/chat` request: `{messages, provider, model, temperature, max_tokens}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChatRequest {
-    pub messages: Vec<ChatMessage>,
-    /// Routing hint of the caller; this gateway has one upstream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    pub model: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
-}
-
 /// What goes to `{upstream}/v1/chat/completions`.
 #[derive(Serialize)]
 struct CompletionRequest<'a> {
@@ -152,51 +61,69 @@ struct CompletionRequest<'a> {
     max_tokens: Option<u32>,
 }
 
-/// The `/v1/chat` answer: `{"choices": [{"index": 0, "message": {...}}]}`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChatResponse {
-    pub choices: Vec<ChatChoice>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChatChoice {
-    pub index: u32,
-    pub message: ChatMessage,
-}
-
-impl ChatResponse {
-    fn assistant(content: String) -> Self {
-        Self {
-            choices: vec![ChatChoice {
-                index: 0,
-                message: ChatMessage {
-                    role: "assistant".into(),
-                    content,
-                },
-            }],
-        }
-    }
-}
-
-/// The text of `choices[0].message.content`, `""` when it is absent, null
-/// or not a string.
-pub fn reply_content(reply: &Value) -> &str {
-    reply
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
 /// `POST /v1/chat`: forwards to the upstream's chat-completions endpoint.
 async fn chat(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
     let request: ChatRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, format!("invalid chat request: {e}")),
     };
-    match complete(&state, &headers, &request).await {
+    // With tracing on, a call without a parent trace is a trace of its own.
+    let traced = state.tracer.as_ref().map(|tracer| {
+        let trace = Trace::from_headers(&headers);
+        if trace.minted {
+            tracer.emit(Event::TraceCreate(TraceBody {
+                id: trace.id.clone(),
+                name: "chat".to_owned(),
+                input: None,
+            }));
+        }
+        (tracer, trace.id)
+    });
+    let started = Utc::now();
+    let result = complete(&state, &headers, &request).await;
+    if let Some((tracer, trace_id)) = traced {
+        tracer.emit(chat_generation(trace_id, &request, &result, started, Utc::now()));
+    }
+    match result {
         Ok(content) => Json(ChatResponse::assistant(content)).into_response(),
         Err(detail) => error_response(StatusCode::BAD_GATEWAY, detail),
     }
+}
+
+/// The `generation-create` of one chat call: the reply as its output, or
+/// an ERROR with the failure's detail and no output.
+fn chat_generation(
+    trace_id: String,
+    request: &ChatRequest,
+    result: &Result<String, String>,
+    started: DateTime<Utc>,
+    ended: DateTime<Utc>,
+) -> Event {
+    // Only what the request set: Langfuse takes no null parameter.
+    let mut parameters = Map::new();
+    if let Some(temperature) = request.temperature {
+        parameters.insert("temperature".to_owned(), Value::from(temperature));
+    }
+    if let Some(max_tokens) = request.max_tokens {
+        parameters.insert("max_tokens".to_owned(), Value::from(max_tokens));
+    }
+    let (output, level, status_message) = match result {
+        Ok(content) => (Some(Value::String(content.clone())), None, None),
+        Err(detail) => (None, Some(Level::Error), Some(detail.clone())),
+    };
+    Event::GenerationCreate(GenerationBody {
+        id: new_id(),
+        trace_id,
+        name: "chat".to_owned(),
+        model: request.model.clone(),
+        model_parameters: parameters,
+        input: serde_json::to_value(&request.messages).unwrap_or(Value::Null),
+        output,
+        level,
+        status_message,
+        start_time: rfc3339(started),
+        end_time: rfc3339(ended),
+    })
 }
 
 async fn complete(state: &AppState, headers: &HeaderMap, request: &ChatRequest) -> Result<String, String> {
@@ -236,47 +163,9 @@ async fn complete(state: &AppState, headers: &HeaderMap, request: &ChatRequest) 
     Ok(reply_content(&reply).to_owned())
 }
 
-/// An error and its sources, joined with `": "` (reqwest's own message
-/// leaves the cause to its sources).
-pub fn error_chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn reply_content_defaults_to_empty() {
-        assert_eq!(
-            reply_content(&json!({"choices": [{"message": {"content": "hi"}}]})),
-            "hi"
-        );
-        assert_eq!(reply_content(&json!({"choices": [{"message": {"content": null}}]})), "");
-        assert_eq!(reply_content(&json!({"choices": [{"message": {}}]})), "");
-        assert_eq!(reply_content(&json!({"choices": []})), "");
-        assert_eq!(reply_content(&json!([])), "");
-    }
-
-    #[test]
-    fn chat_answer_shape() {
-        let body = serde_json::to_string(&ChatResponse::assistant("x".into())).unwrap();
-        assert_eq!(
-            body,
-            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"x"}}]}"#
-        );
-    }
 
     #[test]
     fn upstream_payload_shape() {

@@ -1,4 +1,7 @@
-//! Small string helpers shared by the loop and the session log.
+//! Small string helpers shared by the loop, the session log and the
+//! Langfuse emitter.
+
+use std::error::Error as StdError;
 
 /// The longest prefix of `s` holding at most `max_chars` Unicode scalar
 /// values. Never splits a character.
@@ -7,6 +10,22 @@ pub fn truncate_chars(s: &str, max_chars: usize) -> &str {
         Some((byte_index, _)) => &s[..byte_index],
         None => s,
     }
+}
+
+/// An error and its sources, joined with `": "` (reqwest's own message
+/// leaves the cause to its sources).
+pub fn error_chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod common;
+
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 
 /// A scratch folder holding a one-worker roster, removed on drop.
@@ -41,13 +43,7 @@ impl Drop for Scratch {
 fn gateway(args: &[&str]) -> Command {
     let mut command = Command::new(GATEWAY);
     command.args(args);
-    for var in [
-        "LAKEHOUSE_PORT",
-        "LAKEHOUSE_UPSTREAM",
-        "LAKEHOUSE_ROSTER",
-        "LAKEHOUSE_SESSION_LOG",
-        "LAKEHOUSE_UPSTREAM_TIMEOUT_MS",
-    ] {
+    for var in common::GATEWAY_ENV {
         command.env_remove(var);
     }
     command
@@ -89,6 +85,40 @@ fn bad_flags_exit_2_with_one_line() {
             .output()
             .unwrap(),
         "--port",
+    );
+}
+
+#[test]
+fn bad_langfuse_flags_exit_2_with_one_line() {
+    let scratch = Scratch::new("langfuse");
+    let roster = scratch.roster();
+    let roster = roster.to_str().unwrap();
+    let keys = ["--langfuse-public-key", "pk", "--langfuse-secret-key", "sk"];
+    for url in ["not a url", "https://cloud.langfuse.com", "file:///tmp/x"] {
+        let mut args = vec!["--roster", roster, "--langfuse-url", url];
+        args.extend(keys);
+        assert_startup_error(gateway(&args).output().unwrap(), "--langfuse-url");
+    }
+    assert_startup_error(
+        gateway(&["--roster", roster, "--langfuse-url", "http://127.0.0.1:3000"])
+            .env("LAKEHOUSE_LANGFUSE_PUBLIC_KEY", "pk")
+            .output()
+            .unwrap(),
+        "--langfuse-secret-key",
+    );
+    assert_startup_error(
+        gateway(&["--roster", roster, "--langfuse-secret-key", "sk"])
+            .env("LAKEHOUSE_LANGFUSE_URL", "http://127.0.0.1:3000")
+            .output()
+            .unwrap(),
+        "--langfuse-public-key",
+    );
+    assert_startup_error(
+        gateway(&["--roster", roster])
+            .env("LAKEHOUSE_LANGFUSE_URL", "127.0.0.1:3000")
+            .output()
+            .unwrap(),
+        "--langfuse-url",
     );
 }
 

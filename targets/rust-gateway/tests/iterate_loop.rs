@@ -1,150 +1,39 @@
 //! End-to-end tests of the gateway against a tiny in-test upstream: the
 //! iterate loop's real HTTP hops, its answers and its session rows.
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
-use rust_gateway::roster::Roster;
-use rust_gateway::server::{AppState, Config, router};
-use rust_gateway::session_log::SessionRecord;
+use common::{CONSISTENCY, Gateway, Upstream, fill_request};
 
-const ROSTER: &str = r#"
-{"candidate_id": "W-1", "name": "Ada Byrd", "city": "Louisville", "state": "KY", "role": "Welder", "available": true}
-{"candidate_id": "W-2", "name": "Ben Ortiz", "city": "Toledo", "state": "OH", "role": "Welder", "available": true}
-"#;
-
-/// A scripted upstream: answers each chat-completions call with the next
-/// `(status, body)` and records what it was sent.
-#[derive(Default)]
-struct Upstream {
-    replies: Mutex<VecDeque<(StatusCode, String)>>,
-    seen: Mutex<Vec<(Option<String>, Value)>>,
-}
-
-impl Upstream {
-    fn content(text: &str) -> (StatusCode, String) {
-        let body = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]});
-        (StatusCode::OK, body.to_string())
-    }
-
-    fn seen(&self) -> Vec<(Option<String>, Value)> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn completions(State(upstream): State<Arc<Upstream>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let trace = headers
-        .get("x-lakehouse-trace-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    upstream.seen.lock().unwrap().push((trace, body));
-    let (status, body) = upstream
-        .replies
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or_else(|| Upstream::content("out of script"));
-    (status, body).into_response()
-}
-
+/// A gateway with tracing off and its scripted upstream.
 struct Harness {
-    base: String,
+    gateway: Gateway,
     upstream: Arc<Upstream>,
-    log: PathBuf,
-    client: reqwest::Client,
 }
 
 impl Harness {
     async fn start(name: &str, replies: Vec<(StatusCode, String)>) -> Self {
-        let upstream = Arc::new(Upstream {
-            replies: Mutex::new(replies.into()),
-            ..Default::default()
-        });
-        let upstream_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let upstream_addr = upstream_listener.local_addr().unwrap();
-        let upstream_app = Router::new()
-            .route("/v1/chat/completions", post(completions))
-            .with_state(upstream.clone());
-        tokio::spawn(async move { axum::serve(upstream_listener, upstream_app).await.unwrap() });
-
-        let dir = std::env::temp_dir().join(format!("rust-gateway-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let log = dir.join("sessions.jsonl");
-
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let config = Config {
-            upstream: format!("http://{upstream_addr}/"),
-            upstream_timeout: Duration::from_secs(5),
-            session_log: log.clone(),
-        };
-        let state = AppState::new(config, Roster::parse(ROSTER).unwrap(), port).unwrap();
-        tokio::spawn(async move { axum::serve(listener, router(Arc::new(state))).await.unwrap() });
-
+        let (upstream, addr): (_, SocketAddr) = Upstream::start(replies).await;
         Self {
-            base: format!("http://127.0.0.1:{port}"),
+            gateway: Gateway::start(name, addr, None).await,
             upstream,
-            log,
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
-        }
-    }
-
-    async fn post(&self, path: &str, body: &str, trace: Option<&str>) -> (StatusCode, String, String) {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        if let Some(trace) = trace {
-            request = request.header("X-LAKEHOUSE-TRACE-ID", trace);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (status, content_type, response.text().await.unwrap())
-    }
-
-    fn rows(&self) -> Vec<SessionRecord> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(dir) = self.log.parent() {
-            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
 
-fn fill_request(max_iterations: Option<i64>) -> String {
-    let mut body = json!({
-        "kind": "fill",
-        "prompt": "Fill 1 Welder in Toledo, OH.",
-        "provider": "mock",
-        "model": "mock-1",
-        "system": "You are a staffing assistant.",
-        "context": {"target_count": 1, "city": "Toledo", "state": "OH", "role": "Welder"},
-    });
-    if let Some(n) = max_iterations {
-        body["max_iterations"] = json!(n);
+impl Deref for Harness {
+    type Target = Gateway;
+
+    fn deref(&self) -> &Gateway {
+        &self.gateway
     }
-    body.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +58,7 @@ async fn retries_until_accepted() {
         json!({"fills": [{"candidate_id": "W-2", "note": "é"}]})
     );
     assert_eq!(body["validation"], json!({"kind": "fill", "valid": true, "checked": 1}));
-    let consistency = r#"{"kind":"consistency","message":"city 'Louisville' doesn't match contract city 'Toledo'","path":"artifact.fills[0].candidate_id"}"#;
+    let consistency = CONSISTENCY;
     assert_eq!(
         body["history"],
         json!([
@@ -214,6 +103,8 @@ async fn retries_until_accepted() {
     let verdicts: Vec<&str> = row.attempts.iter().map(|a| a.verdict_kind.as_str()).collect();
     assert_eq!(verdicts, ["no_json", "validation_failed", "accepted"]);
     assert_eq!(row.attempts[1].error.as_deref(), Some(consistency));
+    // Tracing is off: no attempt names a span.
+    assert!(row.attempts.iter().all(|a| a.span_id.is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,9 @@ const usage = `usage: validatord --roster FILE [flags]
   --roster FILE            worker roster, JSON Lines (env LAKEHOUSE_ROSTER, required)
   --session-log FILE       session log to append to; empty disables it (env LAKEHOUSE_SESSION_LOG)
   --upstream-timeout-ms N  upstream request timeout (env LAKEHOUSE_UPSTREAM_TIMEOUT_MS, default 120000)
+  --langfuse-url URL       Langfuse host for the trace tree; empty turns tracing off (env LAKEHOUSE_LANGFUSE_URL)
+  --langfuse-public-key K  Langfuse public key, required with --langfuse-url (env LAKEHOUSE_LANGFUSE_PUBLIC_KEY)
+  --langfuse-secret-key K  Langfuse secret key, required with --langfuse-url (env LAKEHOUSE_LANGFUSE_SECRET_KEY)
 `
 
 const (
@@ -33,6 +36,10 @@ type config struct {
 	Roster          string
 	SessionLog      string
 	UpstreamTimeout time.Duration
+	// Langfuse: an empty URL is tracing off.
+	LangfuseURL       string
+	LangfusePublicKey string
+	LangfuseSecretKey string
 }
 
 // parseConfig resolves flags over environment variables over defaults.
@@ -48,6 +55,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	upstream := envString(getenv, "LAKEHOUSE_UPSTREAM", defaultUpstream)
 	roster := getenv("LAKEHOUSE_ROSTER")
 	sessionLog := getenv("LAKEHOUSE_SESSION_LOG")
+	langfuseURL := getenv("LAKEHOUSE_LANGFUSE_URL")
+	langfusePublicKey := getenv("LAKEHOUSE_LANGFUSE_PUBLIC_KEY")
+	langfuseSecretKey := getenv("LAKEHOUSE_LANGFUSE_SECRET_KEY")
 
 	fs := flag.NewFlagSet("validatord", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
@@ -56,6 +66,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&roster, "roster", roster, "")
 	fs.StringVar(&sessionLog, "session-log", sessionLog, "")
 	fs.IntVar(&timeoutMS, "upstream-timeout-ms", timeoutMS, "")
+	fs.StringVar(&langfuseURL, "langfuse-url", langfuseURL, "")
+	fs.StringVar(&langfusePublicKey, "langfuse-public-key", langfusePublicKey, "")
+	fs.StringVar(&langfuseSecretKey, "langfuse-secret-key", langfuseSecretKey, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -78,13 +91,25 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if timeoutMS <= 0 {
 		return config{}, fmt.Errorf("invalid upstream timeout %dms: want a positive number", timeoutMS)
 	}
-	return config{
+	cfg := config{
 		Port:            port,
 		Upstream:        upstream,
 		Roster:          roster,
 		SessionLog:      sessionLog,
 		UpstreamTimeout: time.Duration(timeoutMS) * time.Millisecond,
-	}, nil
+	}
+	if langfuseURL != "" {
+		if err := checkLangfuseURL(langfuseURL); err != nil {
+			return config{}, err
+		}
+		if langfusePublicKey == "" || langfuseSecretKey == "" {
+			return config{}, errors.New("--langfuse-url needs --langfuse-public-key and --langfuse-secret-key (see --help)")
+		}
+		cfg.LangfuseURL = langfuseURL
+		cfg.LangfusePublicKey = langfusePublicKey
+		cfg.LangfuseSecretKey = langfuseSecretKey
+	}
+	return cfg, nil
 }
 
 func envString(getenv func(string) string, name, def string) string {
@@ -106,13 +131,19 @@ func envInt(getenv func(string) string, name string, def int) (int, error) {
 	return n, nil
 }
 
-func checkUpstream(raw string) error {
+func checkUpstream(raw string) error { return checkHTTPURL("upstream", raw) }
+
+func checkLangfuseURL(raw string) error { return checkHTTPURL("--langfuse-url", raw) }
+
+// checkHTTPURL accepts an absolute http or https URL with a host; what
+// names the setting in the error.
+func checkHTTPURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid upstream %q: %v", raw, err)
+		return fmt.Errorf("invalid %s %q: %v", what, raw, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid upstream %q: want an http:// or https:// URL", raw)
+		return fmt.Errorf("invalid %s %q: want an http:// or https:// URL", what, raw)
 	}
 	return nil
 }

@@ -63,6 +63,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad upstream", []string{"--roster", "r", "--upstream", "localhost:11434"}, nil},
 		{"zero timeout", []string{"--roster", "r", "--upstream-timeout-ms", "0"}, nil},
 		{"positional argument", []string{"--roster", "r", "extra"}, nil},
+		{"langfuse url without scheme", []string{"--roster", "r", "--langfuse-url", "127.0.0.1:3000", "--langfuse-public-key", "pk", "--langfuse-secret-key", "sk"}, nil},
+		{"langfuse url not http", []string{"--roster", "r", "--langfuse-url", "file:///tmp/x", "--langfuse-public-key", "pk", "--langfuse-secret-key", "sk"}, nil},
+		{"langfuse url without keys", []string{"--roster", "r", "--langfuse-url", "http://127.0.0.1:3000"}, nil},
+		{"langfuse url without secret", []string{"--roster", "r", "--langfuse-public-key", "pk"}, map[string]string{"LAKEHOUSE_LANGFUSE_URL": "http://127.0.0.1:3000"}},
+		{"bad langfuse url from env", []string{"--roster", "r"}, map[string]string{"LAKEHOUSE_LANGFUSE_URL": "::", "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": "pk", "LAKEHOUSE_LANGFUSE_SECRET_KEY": "sk"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,5 +78,30 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	if _, err := parseConfig([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: err = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestParseConfigLangfuse(t *testing.T) {
+	e := env(map[string]string{
+		"LAKEHOUSE_LANGFUSE_URL":        "http://127.0.0.1:3000/",
+		"LAKEHOUSE_LANGFUSE_PUBLIC_KEY": "pk-env",
+		"LAKEHOUSE_LANGFUSE_SECRET_KEY": "sk-env",
+	})
+	cfg, err := parseConfig([]string{"--roster", "r", "--langfuse-public-key", "pk-flag"}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LangfuseURL != "http://127.0.0.1:3000/" || cfg.LangfusePublicKey != "pk-flag" || cfg.LangfuseSecretKey != "sk-env" {
+		t.Errorf("got %+v", cfg)
+	}
+	cfg, err = parseConfig([]string{"--roster", "r", "--langfuse-url", "https://cloud.langfuse.com", "--langfuse-public-key", "pk", "--langfuse-secret-key", "sk"}, env(nil))
+	if err != nil || cfg.LangfuseURL != "https://cloud.langfuse.com" {
+		t.Errorf("https: %+v, %v", cfg, err)
+	}
+
+	// Keys without a URL: tracing stays off.
+	cfg, err = parseConfig([]string{"--roster", "r", "--langfuse-url", ""}, e)
+	if err != nil || cfg.LangfuseURL != "" || cfg.LangfusePublicKey != "" || cfg.LangfuseSecretKey != "" {
+		t.Errorf("off: %+v, %v", cfg, err)
 	}
 }

@@ -5,10 +5,14 @@
 //
 //	validatord --roster FILE [--port N] [--upstream URL]
 //	           [--session-log FILE] [--upstream-timeout-ms N]
+//	           [--langfuse-url URL --langfuse-public-key K --langfuse-secret-key S]
 //
 // Every flag falls back to an environment variable (LAKEHOUSE_PORT,
 // LAKEHOUSE_UPSTREAM, LAKEHOUSE_ROSTER, LAKEHOUSE_SESSION_LOG,
-// LAKEHOUSE_UPSTREAM_TIMEOUT_MS). A configuration error, an unreadable
+// LAKEHOUSE_UPSTREAM_TIMEOUT_MS, LAKEHOUSE_LANGFUSE_URL,
+// LAKEHOUSE_LANGFUSE_PUBLIC_KEY, LAKEHOUSE_LANGFUSE_SECRET_KEY). With a
+// Langfuse URL the daemon sends its trace tree there (CONTRACT §7) and,
+// on SIGTERM, drains the queued events for at most drainBound. A configuration error, an unreadable
 // roster or a port in use ends the process with exit code 2.
 package main
 
@@ -26,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"lakehouse/validatord/internal/langfuse"
 	"lakehouse/validatord/internal/server"
 	"lakehouse/validatord/internal/validator"
 )
@@ -36,6 +41,9 @@ const (
 	exitConfig = 2
 
 	shutdownGrace = 10 * time.Second
+	// drainBound is how long a stopping daemon keeps sending queued
+	// trace events once its requests are done.
+	drainBound = 5 * time.Second
 )
 
 func main() {
@@ -64,12 +72,22 @@ func run(args []string) int {
 	addr := ln.Addr().(*net.TCPAddr)
 
 	sessionLog := validator.NewSessionLogger(cfg.SessionLog)
+	var tracer *langfuse.Emitter
+	if cfg.LangfuseURL != "" {
+		tracer = langfuse.New(langfuse.Config{
+			URL:       cfg.LangfuseURL,
+			PublicKey: cfg.LangfusePublicKey,
+			SecretKey: cfg.LangfuseSecretKey,
+		})
+	}
+	defer closeTracer(tracer)
 	api := server.New(server.Config{
 		Upstream:        cfg.Upstream,
 		UpstreamTimeout: cfg.UpstreamTimeout,
 		SelfURL:         "http://" + addr.String(),
 		Roster:          roster,
 		SessionLog:      sessionLog,
+		Tracer:          tracer,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -86,7 +104,7 @@ func run(args []string) int {
 	slog.Info("config",
 		"roster", cfg.Roster, "workers", roster.Len(),
 		"upstream", cfg.Upstream, "upstream_timeout", cfg.UpstreamTimeout,
-		"session_log", sessionLog.Path())
+		"session_log", sessionLog.Path(), "langfuse", langfuseTarget(cfg))
 	slog.Info(fmt.Sprintf("listening on %s", addr))
 
 	select {
@@ -105,6 +123,28 @@ func run(args []string) int {
 		return exitServe
 	}
 	return exitOK
+}
+
+// closeTracer drains the trace queue once no request can add to it.
+func closeTracer(tracer *langfuse.Emitter) {
+	if !tracer.Enabled() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drainBound)
+	defer cancel()
+	stats, err := tracer.Close(ctx)
+	slog.Info("langfuse stopped", "delivered", stats.Delivered, "refused", stats.Refused,
+		"lost", stats.Lost, "dropped", stats.Dropped)
+	if err != nil {
+		slog.Warn("langfuse", "err", err)
+	}
+}
+
+func langfuseTarget(cfg config) string {
+	if cfg.LangfuseURL == "" {
+		return "off"
+	}
+	return cfg.LangfuseURL + langfuse.IngestionPath
 }
 
 func fail(err error) int {

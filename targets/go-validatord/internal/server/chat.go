@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
+	"lakehouse/validatord/internal/langfuse"
 	"lakehouse/validatord/internal/validator"
 )
 
@@ -64,12 +66,25 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	var trace string
+	if s.cfg.Tracer.Enabled() {
+		var minted bool
+		trace, minted = traceID(r)
+		if minted {
+			// Called without a parent: this call is a trace of its own.
+			s.cfg.Tracer.TraceCreate(langfuse.TraceBody{ID: trace, Name: "chat"})
+		}
+	}
+	start := time.Now()
 	content, err := s.complete(r.Context(), r.Header.Get(TraceIDHeader), completionRequest{
 		Model:       req.Model,
 		Messages:    req.Messages,
 		Temperature: req.Temperature,
 		MaxTokens:   req.MaxTokens,
 	})
+	if s.cfg.Tracer.Enabled() {
+		s.cfg.Tracer.GenerationCreate(chatGeneration(trace, req, content, err, start))
+	}
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
@@ -78,6 +93,36 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		Index:   0,
 		Message: ChatMessage{Role: "assistant", Content: content},
 	}}})
+}
+
+// chatGeneration is the generation of one chat call: the reply as its
+// output, or an ERROR with the failure and no output.
+func chatGeneration(trace string, req chatRequest, content string, err error, start time.Time) langfuse.GenerationBody {
+	// Only the parameters the request set: Langfuse takes no null value.
+	params := map[string]any{}
+	if req.Temperature != nil {
+		params["temperature"] = *req.Temperature
+	}
+	if req.MaxTokens != nil {
+		params["max_tokens"] = *req.MaxTokens
+	}
+	g := langfuse.GenerationBody{
+		ID:              langfuse.NewObservationID(),
+		TraceID:         trace,
+		Name:            "chat",
+		Model:           req.Model,
+		ModelParameters: params,
+		Input:           req.Messages,
+		StartTime:       start.UTC(),
+		EndTime:         time.Now().UTC(),
+	}
+	if err != nil {
+		g.Level = langfuse.LevelError
+		g.StatusMessage = err.Error()
+	} else {
+		g.Output = &content
+	}
+	return g
 }
 
 // complete sends one chat completion upstream and returns the reply

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"lakehouse/validatord/internal/langfuse"
 	"lakehouse/validatord/internal/validator"
 )
 
@@ -80,6 +81,26 @@ type session struct {
 	started  time.Time
 	history  []historyEntry
 	attempts []validator.SessionAttemptRecord
+	tracer   *langfuse.Emitter // nil: tracing off
+}
+
+// attemptInput and attemptOutput are the span of one attempt (CONTRACT §7).
+type attemptInput struct {
+	Iteration int    `json:"iteration"`
+	Model     string `json:"model"`
+	Provider  string `json:"provider"`
+	Prompt    string `json:"prompt"`
+}
+
+type attemptOutput struct {
+	Verdict string `json:"verdict"`
+	Raw     string `json:"raw"`
+	Error   string `json:"error,omitempty"`
+}
+
+type traceInput struct {
+	Kind   string `json:"kind"`
+	Prompt string `json:"prompt"`
 }
 
 func (s *Server) handleIterate(w http.ResponseWriter, r *http.Request) {
@@ -97,13 +118,23 @@ func (s *Server) handleIterate(w http.ResponseWriter, r *http.Request) {
 	if req.MaxIterations != nil {
 		maxIter = int(max(*req.MaxIterations, 1))
 	}
+	trace, minted := traceID(r)
 	sess := &session{
 		req:      req,
-		trace:    traceID(r),
+		trace:    trace,
 		maxIter:  maxIter,
 		started:  time.Now(),
 		history:  make([]historyEntry, 0, min(maxIter, 16)),
 		attempts: make([]validator.SessionAttemptRecord, 0, min(maxIter, 16)),
+		tracer:   s.cfg.Tracer,
+	}
+	if minted {
+		// The trace is ours to create; a caller's trace is the caller's.
+		s.cfg.Tracer.TraceCreate(langfuse.TraceBody{
+			ID:    trace,
+			Name:  "iterate",
+			Input: traceInput{Kind: *req.Kind, Prompt: *req.Prompt},
+		})
 	}
 	chat := chatRequest{
 		Provider:    *req.Provider,
@@ -121,6 +152,7 @@ func (s *Server) handleIterate(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	prompt := *req.Prompt
 	for i := 0; i < maxIter; i++ {
+		attemptStart := time.Now()
 		chat.Messages = chat.Messages[:0]
 		if req.System != nil {
 			chat.Messages = append(chat.Messages, ChatMessage{Role: "system", Content: *req.System})
@@ -140,7 +172,7 @@ func (s *Server) handleIterate(w http.ResponseWriter, r *http.Request) {
 
 		artifact, found := validator.ExtractJSON(raw)
 		if !found {
-			sess.record(i, rawCut, validator.VerdictNoJSON, "")
+			sess.record(i, prompt, rawCut, validator.VerdictNoJSON, "", attemptStart)
 			prompt = *req.Prompt + noJSONFeedback
 			continue
 		}
@@ -151,12 +183,12 @@ func (s *Server) handleIterate(w http.ResponseWriter, r *http.Request) {
 			Context:  req.Context,
 		})
 		if verr != "" {
-			sess.record(i, rawCut, validator.VerdictValidationFailed, verr)
+			sess.record(i, prompt, rawCut, validator.VerdictValidationFailed, verr, attemptStart)
 			prompt = *req.Prompt + fmt.Sprintf(validationFeedback, verr)
 			continue
 		}
 
-		sess.record(i, rawCut, validator.VerdictAccepted, "")
+		sess.record(i, prompt, rawCut, validator.VerdictAccepted, "", attemptStart)
 		rec := sess.sessionRecord(validator.VerdictAccepted, uint32(i+1))
 		rec.Artifact = artifact
 		if *req.Kind == validator.KindFill {
@@ -270,8 +302,10 @@ func (s *Server) groundedInRoster(artifact map[string]any) bool {
 	return true
 }
 
-// record adds attempt i to the response history and the session log.
-func (sess *session) record(i int, raw, verdict, errText string) {
+// record adds attempt i, asked with prompt, to the response history and
+// the session log, and with tracing on sends its span and names it in
+// the session log.
+func (sess *session) record(i int, prompt, raw, verdict, errText string, start time.Time) {
 	sess.history = append(sess.history, historyEntry{
 		Iteration: i,
 		Raw:       raw,
@@ -281,7 +315,31 @@ func (sess *session) record(i int, raw, verdict, errText string) {
 	if errText != "" {
 		a.Error = &errText
 	}
+	if sess.tracer.Enabled() {
+		spanID := sess.attemptSpan(i, prompt, raw, verdict, errText, start)
+		a.SpanID = &spanID
+	}
 	sess.attempts = append(sess.attempts, a)
+}
+
+// attemptSpan sends the iterate.attempt[i] span and returns its id.
+func (sess *session) attemptSpan(i int, prompt, raw, verdict, errText string, start time.Time) string {
+	level := langfuse.LevelWarning
+	if verdict == validator.VerdictAccepted {
+		level = langfuse.LevelDefault
+	}
+	id := langfuse.NewObservationID()
+	sess.tracer.SpanCreate(langfuse.SpanBody{
+		ID:        id,
+		TraceID:   sess.trace,
+		Name:      fmt.Sprintf("iterate.attempt[%d]", i),
+		Input:     attemptInput{Iteration: i, Model: *sess.req.Model, Provider: *sess.req.Provider, Prompt: prompt},
+		Output:    attemptOutput{Verdict: verdict, Raw: raw, Error: errText},
+		Level:     level,
+		StartTime: start.UTC(),
+		EndTime:   time.Now().UTC(),
+	})
+	return id
 }
 
 func (sess *session) sessionRecord(verdict string, iterations uint32) validator.SessionRecord {

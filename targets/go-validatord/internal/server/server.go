@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"lakehouse/validatord/internal/langfuse"
 	"lakehouse/validatord/internal/validator"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Roster  *validator.Roster
 	// SessionLog may be nil (logging off).
 	SessionLog *validator.SessionLogger
+	// Tracer receives the Langfuse trace tree; nil turns tracing off.
+	Tracer *langfuse.Emitter
 }
 
 // Server serves the validatord API.
@@ -127,12 +130,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// traceID returns the caller's trace id, or mints one.
-func traceID(r *http.Request) string {
+// traceID returns the caller's trace id, or a fresh one and minted=true.
+func traceID(r *http.Request) (id string, minted bool) {
 	if id := r.Header.Get(TraceIDHeader); id != "" {
-		return id
+		return id, false
 	}
-	return newTraceID()
+	return newTraceID(), true
 }
 
 // newTraceID mints a 32-character hex id.

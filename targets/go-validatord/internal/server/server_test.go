@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"lakehouse/validatord/internal/langfuse"
 	"lakehouse/validatord/internal/validator"
 )
 
@@ -91,10 +92,12 @@ func newFixture(t *testing.T, replies ...http.HandlerFunc) *fixture {
 	up := &fakeUpstream{t: t, replies: replies}
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
-	return newFixtureWith(t, up, upSrv.URL, 2*time.Second)
+	return newFixtureWith(t, up, upSrv.URL, 2*time.Second, nil)
 }
 
-func newFixtureWith(t *testing.T, up *fakeUpstream, upstreamURL string, timeout time.Duration) *fixture {
+// newFixtureWith starts validatord against upstreamURL; a nil tracer is
+// tracing off.
+func newFixtureWith(t *testing.T, up *fakeUpstream, upstreamURL string, timeout time.Duration, tracer *langfuse.Emitter) *fixture {
 	t.Helper()
 	roster, err := validator.NewRoster([]validator.Worker{
 		{CandidateID: "W-1", City: "Louisville", State: "KY", Role: "Welder", Available: true},
@@ -113,6 +116,7 @@ func newFixtureWith(t *testing.T, up *fakeUpstream, upstreamURL string, timeout 
 		SelfURL:         "http://" + ts.Listener.Addr().String(),
 		Roster:          roster,
 		SessionLog:      validator.NewSessionLogger(logPath),
+		Tracer:          tracer,
 	})
 	ts.Config.Handler = api.Handler()
 	ts.Start()
@@ -290,6 +294,11 @@ func TestIterateAcceptedAfterRetries(t *testing.T) {
 		row.Attempts[0].Error != nil || row.Attempts[2].Error != nil {
 		t.Errorf("attempts %+v", row.Attempts)
 	}
+	for _, a := range row.Attempts {
+		if a.SpanID != nil {
+			t.Errorf("tracing off, yet attempt %d names span %q", a.Iteration, *a.SpanID)
+		}
+	}
 	if _, err := time.Parse(time.RFC3339, row.Timestamp); err != nil {
 		t.Errorf("timestamp %q: %v", row.Timestamp, err)
 	}
@@ -445,7 +454,7 @@ func TestChatUpstreamTimeout(t *testing.T) {
 	}}}
 	upSrv := httptest.NewServer(up)
 	defer upSrv.Close()
-	f := newFixtureWith(t, up, upSrv.URL, 100*time.Millisecond)
+	f := newFixtureWith(t, up, upSrv.URL, 100*time.Millisecond, nil)
 
 	start := time.Now()
 	resp, data := f.post(t, "/v1/chat", `{"messages": [], "provider": "p", "model": "m"}`)
@@ -462,7 +471,7 @@ func TestChatUpstreamDown(t *testing.T) {
 	upSrv := httptest.NewServer(up)
 	url := upSrv.URL
 	upSrv.Close() // nothing listens there any more
-	f := newFixtureWith(t, up, url, time.Second)
+	f := newFixtureWith(t, up, url, time.Second, nil)
 	resp, data := f.post(t, "/v1/iterate", fillRequest)
 	if resp.StatusCode != http.StatusBadGateway || !bytes.HasPrefix(data, []byte("/v1/chat hop failed at iter 0: ")) {
 		t.Errorf("status %d: %s", resp.StatusCode, data)

@@ -1,6 +1,7 @@
 //! `gateway`: the HTTP server.
 //!
-//! Flags (decisions §5) fall back to environment variables. A bad flag, a
+//! Flags (decisions §5, and §7 of the contract for Langfuse) fall back to
+//! environment variables. A bad flag, a
 //! missing or malformed roster or a port in use is one line on stderr and
 //! exit code 2.
 
@@ -15,8 +16,10 @@ use clap::error::ErrorKind;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use rust_gateway::langfuse::{self, LangfuseConfig};
 use rust_gateway::roster::Roster;
-use rust_gateway::server::{AppState, Config, router};
+use rust_gateway::server::router;
+use rust_gateway::state::{AppState, Config};
 
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -45,6 +48,49 @@ struct Args {
     #[arg(long, env = "LAKEHOUSE_UPSTREAM_TIMEOUT_MS", default_value_t = 120_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     upstream_timeout_ms: u64,
+
+    /// Langfuse host that receives the trace tree (plain http); empty turns tracing off.
+    #[arg(long, env = "LAKEHOUSE_LANGFUSE_URL", default_value = "", value_parser = parse_langfuse_url)]
+    langfuse_url: String,
+
+    /// Langfuse public key (Basic auth user); required with --langfuse-url.
+    #[arg(long, env = "LAKEHOUSE_LANGFUSE_PUBLIC_KEY", default_value = "")]
+    langfuse_public_key: String,
+
+    /// Langfuse secret key (Basic auth password); required with --langfuse-url.
+    #[arg(
+        long,
+        env = "LAKEHOUSE_LANGFUSE_SECRET_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    langfuse_secret_key: String,
+}
+
+impl Args {
+    /// The emitter's settings: `None` when tracing is off, an error when
+    /// the URL is set without both keys.
+    fn langfuse(&self) -> Result<Option<LangfuseConfig>, String> {
+        if self.langfuse_url.is_empty() {
+            return Ok(None);
+        }
+        if self.langfuse_public_key.is_empty() || self.langfuse_secret_key.is_empty() {
+            return Err("--langfuse-url needs --langfuse-public-key and --langfuse-secret-key (see --help)".to_owned());
+        }
+        Ok(Some(LangfuseConfig {
+            url: self.langfuse_url.clone(),
+            public_key: self.langfuse_public_key.clone(),
+            secret_key: self.langfuse_secret_key.clone(),
+        }))
+    }
+}
+
+/// Empty (tracing off) or a plain-http URL, like `--upstream`.
+fn parse_langfuse_url(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    parse_upstream(text)
 }
 
 fn parse_upstream(text: &str) -> Result<String, String> {
@@ -88,6 +134,11 @@ async fn main() -> ExitCode {
         Err(e) => return fail(format!("{} (see --help)", one_line(&e))),
     };
 
+    let langfuse = match args.langfuse() {
+        Ok(langfuse) => langfuse,
+        Err(e) => return fail(e),
+    };
+
     let roster = match Roster::load(&args.roster) {
         Ok(roster) => roster,
         Err(e) => return fail(e),
@@ -99,10 +150,15 @@ async fn main() -> ExitCode {
     };
     let port = listener.local_addr().map_or(args.port, |addr: SocketAddr| addr.port());
 
+    let (tracer, flusher) = match langfuse.clone().map(langfuse::start).transpose() {
+        Ok(started) => started.unzip(),
+        Err(e) => return fail(format!("cannot build the Langfuse client: {e}")),
+    };
     let config = Config {
         upstream: args.upstream.clone(),
         upstream_timeout: Duration::from_millis(args.upstream_timeout_ms),
         session_log: PathBuf::from(&args.session_log),
+        tracer,
     };
     let state = match AppState::new(config, roster, port) {
         Ok(state) => Arc::new(state),
@@ -115,6 +171,16 @@ async fn main() -> ExitCode {
         Some(path) => eprintln!("session log {}", path.display()),
         None => eprintln!("session log off"),
     }
+    match &langfuse {
+        Some(langfuse) => eprintln!(
+            "langfuse {}{} (public key {})",
+            langfuse.url,
+            langfuse::INGESTION_PATH,
+            langfuse.public_key
+        ),
+        None => eprintln!("langfuse off"),
+    }
+    let stop_signal = shutdown_signal();
     eprintln!("listening on 127.0.0.1:{port}");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -127,7 +193,7 @@ async fn main() -> ExitCode {
 
     let result = tokio::select! {
         result = &mut server => result,
-        signal = shutdown_signal() => {
+        signal = stop_signal => {
             eprintln!("received {signal}, shutting down");
             let _ = stop_tx.send(true);
             match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
@@ -139,6 +205,12 @@ async fn main() -> ExitCode {
             }
         }
     };
+
+    // The server has finished its requests: no event comes after this.
+    if let Some(flusher) = flusher {
+        let report = flusher.shutdown(langfuse::DRAIN_BOUND).await;
+        eprintln!("langfuse: {report}");
+    }
 
     match result {
         Ok(()) => {
@@ -152,27 +224,35 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT with the signal's name.
-async fn shutdown_signal() -> &'static str {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+/// Registers for SIGTERM and SIGINT at once, so that a signal sent right
+/// after the ready line is handled rather than killing the process; the
+/// future resolves with the name of the first one that arrives.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = &'static str> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    async fn arrival(registered: std::io::Result<Signal>) {
+        match registered {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
+    }
+    let terminate = arrival(signal(SignalKind::terminate()));
+    let interrupt = arrival(signal(SignalKind::interrupt()));
+    async move {
+        tokio::select! {
+            () = interrupt => "SIGINT",
+            () = terminate => "SIGTERM",
+        }
+    }
+}
 
-    tokio::select! {
-        () = interrupt => "SIGINT",
-        () = terminate => "SIGTERM",
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = &'static str> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
