@@ -43,13 +43,14 @@ from harness.mock_llm import (
     ScriptedModelServer,
     case_marker,
 )
+from harness.suites import registry
 from harness.targets.http import SessionLog
 
 LOG_WAIT_S: Final = 5.0
 HEALTH_TIMEOUT_S: Final = 5.0
 _SHOWN_CHARS: Final = 200
 # One case per probe suite: any answer that is one JSON line shows the probe runs.
-_SMOKE_CASES: Final = {"extract_json": 'parity doctor: {"a": 1}', "session_log": "{}"}
+_SMOKE_CASES: Final = {registry.EXTRACT_JSON: 'parity doctor: {"a": 1}', registry.SESSION_LOG: "{}"}
 DIALECT_PATHS: Final = {
     Dialect.OPENAI: "POST /v1/chat/completions",
     Dialect.OLLAMA: "POST /api/chat",

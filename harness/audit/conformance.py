@@ -118,12 +118,11 @@ MACROS: Final[tuple[str, ...]] = (
 )
 
 # A line DuckDB's parser takes but RFC 8259 does not: NaN or Infinity (any case,
-# as yyjson reads them) where a value starts (the line's own start too: a bare
-# NaN line is no JSON either), or a trailing comma. The first test
-# runs on the raw line and can be fooled by a string; the second runs only on
-# the lines it found, with every string blanked. Each pattern of the first test
-# starts with a literal, which RE2 finds with memchr: one alternation of them
-# costs a log three times the scan.
+# as yyjson reads them) where a value starts, the line's start too, or a trailing
+# comma. The first test runs on the raw line and can be fooled by a string; the
+# second runs only on the lines it found, with every string blanked. Each pattern
+# of the first test but ^ starts with a literal, which RE2 finds with memchr: one
+# alternation of them costs a log three times the scan.
 _NAN: Final = r"[ \t\r]*[-+]?[nNiI][aAnN][nNfF]"
 _SUSPECTS: Final = (f":{_NAN}", f",{_NAN}", f"\\[{_NAN}", r",[ \t\r]*[\]}]", f"^{_NAN}")
 _LENIENT: Final = "|".join(f"(?:{p})" for p in _SUSPECTS)
