@@ -42,6 +42,9 @@ class TargetConfig:
     # The port on 127.0.0.1 where the harness serves the scripted model for this
     # target (its deployment's provider points there): iterate, faults, sessions.
     model_port: int | None = None
+    # The port on 127.0.0.1 where the harness serves its Langfuse stand-in for
+    # this target (its deployment's Langfuse host points there): traces.
+    langfuse_port: int | None = None
     # The ``daemon`` value of this target's rows: needed when targets share one
     # session log, to tell whose row is whose.
     daemon: str | None = None
@@ -56,6 +59,8 @@ class TargetConfig:
             return self.url is not None
         if suite == registry.SESSIONS:
             return self.url is not None and self.model_port is not None and bool(self.session_log)
+        if suite == registry.TRACES:
+            return self.url is not None and self.model_port is not None and bool(self.langfuse_port)
         return self.url is not None and self.model_port is not None
 
 
@@ -178,6 +183,7 @@ def _target(name: str, raw: dict[str, Any], root: Path) -> TargetConfig:
         concurrency=int(raw.get("concurrency", defaults.HTTP_CONCURRENCY)),
         timeout_s=float(raw.get("timeout_s", defaults.HTTP_TIMEOUT_S)),
         model_port=int(raw["model_port"]) if "model_port" in raw else None,
+        langfuse_port=int(raw["langfuse_port"]) if "langfuse_port" in raw else None,
         daemon=raw.get("daemon"),
     )
 

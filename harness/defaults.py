@@ -55,3 +55,16 @@ FLAKY_REPLAYS: Final = 3
 # by at most a half of it, while a rule its suite declares has been
 # exercised by fewer than this many cases.
 COVERAGE_GOAL: Final = 5
+
+# The live trace tree (CONTRACT §7; ``suites/tracing.py``): the keys the
+# harness's Langfuse stand-in accepts from the sample stacks; how long a
+# runtime's collector must have been quiet before a session's tree is taken
+# as complete (more than the contract's flush bound of one second), and how
+# long one tree is waited for at most; how late a slow collector answers
+# (below both runtimes' request timeouts, so that a runtime that waits on
+# its collector before it answers is seen waiting).
+LANGFUSE_PUBLIC_KEY: Final = "pk-lf-parity"
+LANGFUSE_SECRET_KEY: Final = "sk-lf-parity"
+TREE_QUIET_S: Final = 1.5
+TREE_WAIT_S: Final = 10.0
+COLLECTOR_SLOW_S: Final = 1.5

@@ -20,6 +20,7 @@ from harness.errors import HarnessError
 from harness.suites import registry
 from harness.suites.base import ProbeSuite, Suite
 from harness.suites.catalog import PROBE_SUITES, LiveSuites
+from harness.suites.tracing import Tracing
 from harness.targets import ProbeTarget
 from harness.targets.base import Target
 from harness.targets.http import HttpTarget, RuntimeTarget
@@ -117,7 +118,8 @@ def _live_targets(
     _check_shared_logs(config, live_names)
     embedded = any(t.stack is not None for t in config.targets.values())
     timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS
-    live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000)
+    tracing = _tracing(config, stack) if registry.TRACES in live_names else None
+    live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000, tracing=tracing)
     running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
     specs = stacks.default_specs(config.root / "targets")
     http: dict[str, HttpTarget] = {}
@@ -133,6 +135,7 @@ def _live_targets(
                 roster=roster_path,
                 session_log=log,
                 upstream_timeout_ms=timeout_ms,
+                env=_langfuse_env(tracing, name),
             )
             target = dataclasses.replace(
                 target, url=process.url, session_log=log, daemon=specs[target.stack].daemon
@@ -159,6 +162,37 @@ def _live_targets(
         )
         stack.callback(http[name].close)
     return live, http
+
+
+def _tracing(config: Config, stack: contextlib.ExitStack) -> Tracing:
+    """The Langfuse stand-in, one listener per target: a free port for a
+    sample stack, the configured ``langfuse_port`` for a deployment."""
+    from harness.langfuse import Credentials, LangfuseStandIn
+
+    standin = LangfuseStandIn()
+    standin.start()
+    stack.callback(standin.stop)
+    keys = Credentials(defaults.LANGFUSE_PUBLIC_KEY, defaults.LANGFUSE_SECRET_KEY)
+    for name, target in config.targets.items():
+        port = 0 if target.stack is not None else target.langfuse_port or 0
+        try:
+            standin.add_listener(name, port, credentials=keys)
+        except OSError as exc:
+            raise HarnessError(
+                f"{name}: cannot serve the Langfuse stand-in on 127.0.0.1:{port}: {exc}"
+            ) from exc
+    return Tracing(standin, list(config.targets))
+
+
+def _langfuse_env(tracing: Tracing | None, name: str) -> dict[str, str]:
+    """A sample stack's Langfuse settings (CONTRACT §7), by their env names."""
+    if tracing is None:
+        return {}
+    return {
+        "LAKEHOUSE_LANGFUSE_URL": tracing.standin.url(name),
+        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
+        "LAKEHOUSE_LANGFUSE_SECRET_KEY": defaults.LANGFUSE_SECRET_KEY,
+    }
 
 
 def _liveness(process: object) -> Callable[[], str | None]:

@@ -93,6 +93,10 @@ class Session:
     # The ``sessions`` suite's reference: what each runtime answered for this
     # session, by target (the trace id it echoed, the 502 body it sent).
     answers: Mapping[str, Mapping[str, str]] | None = None
+    # The reference's live trace tree of the session (``reference_impl.trace``),
+    # when the run traces; and the collector fault its delivery ran under.
+    tree: JsonValue = None
+    collector: str | None = None
 
     def to_json(self) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {"id": self.id}
@@ -104,6 +108,10 @@ class Session:
             out["row"] = self.row
         if self.answers is not None:
             out["answers"] = {name: dict(said) for name, said in self.answers.items()}
+        if self.tree is not None:
+            out["tree"] = self.tree
+        if self.collector is not None:
+            out["collector"] = self.collector
         return out
 
 

@@ -105,3 +105,22 @@ def _span(
         level=VERDICT_LEVEL.get(str(status["kind"]), "WARNING"),
         iteration=iteration,
     )
+
+
+SPAN_PLACEHOLDER: Final = "<span of this attempt>"
+
+
+def stamp_spans(row: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """The row as a runtime with tracing on writes it: each attempt that has a
+    span (every one but an ``infra_error`` attempt) carries a ``span_id``
+    (§5: compared by shape in the row, by what it names in the tree)."""
+    attempts = row.get("attempts")
+    if not isinstance(attempts, list):
+        return row
+    stamped: list[JsonValue] = [
+        {**attempt, "span_id": SPAN_PLACEHOLDER}
+        if isinstance(attempt, dict) and attempt.get("verdict_kind") != "infra_error"
+        else attempt
+        for attempt in attempts
+    ]
+    return {**row, "attempts": stamped}

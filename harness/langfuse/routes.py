@@ -46,6 +46,7 @@ class _Outcome:
     events: int = 0
     stored: int = 0
     fault: str | None = None
+    trace_ids: frozenset[str] = frozenset()  # those a faulted request carried
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class Router:
         if fault is None:
             return None
         outcome.fault = fault.mode.value
+        outcome.trace_ids = frozenset(trace_ids)
         return await _carry_out(fault, self)
 
     async def _health(self, request: Request, outcome: _Outcome) -> Action:
@@ -192,6 +194,7 @@ def _delivery(request: Request, action: Action, outcome: _Outcome) -> Delivery:
         events=outcome.events,
         stored=outcome.stored,
         fault=outcome.fault,
+        trace_ids=outcome.trace_ids,
     )
 
 

@@ -9,7 +9,7 @@ harness's synchronous code (as ``ScriptedModelServer`` is for the model).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from harness.http_server import HandlerErrors, Limits
 from harness.http_server.served import BackgroundServer
@@ -74,6 +74,21 @@ class LangfuseStandIn(BackgroundServer):
             name, trace_id, count=count, predicate=predicate, timeout_s=timeout_s
         )
 
+    def settle(
+        self,
+        name: str,
+        *,
+        since: float,
+        quiet_s: float,
+        timeout_s: float,
+        done: Callable[[], bool],
+    ) -> float:
+        """Wait until ``done()`` or ``name``'s runtime has been quiet for
+        ``quiet_s`` since ``since`` (time.monotonic()); at most ``timeout_s``."""
+        return self.collector.store.settle(
+            name, since=since, quiet_s=quiet_s, timeout_s=timeout_s, done=done
+        )
+
     def deliveries(self, name: str) -> list[Delivery]:
         return self.collector.store.deliveries(name)
 
@@ -96,6 +111,21 @@ class LangfuseStandIn(BackgroundServer):
 
     def set_faults(self, name: str, rules: Iterable[FaultRule]) -> None:
         self._call(self.collector.set_faults, name, list(rules))
+
+    def add_fault(self, name: str, added: FaultRule) -> None:
+        """Add one fault to ``name``'s, atomically (several threads may)."""
+        self._call(self._change_faults, name, added, True)
+
+    def remove_fault(self, name: str, removed: FaultRule) -> None:
+        """Remove that fault (by identity), atomically."""
+        self._call(self._change_faults, name, removed, False)
+
+    async def _change_faults(self, name: str, changed: FaultRule, add: bool) -> None:
+        rules = [r for r in self.collector.faults(name) if r is not changed]
+        await self.collector.set_faults(name, [*rules, changed] if add else rules)
+
+    def was_faulted(self, name: str, trace_id: str) -> bool:
+        return self.collector.store.was_faulted(name, trace_id)
 
     def clear_faults(self, name: str) -> None:
         self.set_faults(name, [])

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from harness.langfuse.faults import CollectorFault
 from harness.langfuse.observation import Transport, Tree, TreeObservation, trace_id_candidates
 
 Sink = Callable[[Sequence[TreeObservation]], None]
@@ -35,6 +36,8 @@ class Delivery:
     events: int = 0  # events (or spans) it carried
     stored: int = 0  # new observations it added
     fault: str | None = None  # the collector fault that answered it, if one did
+    # The trace ids a faulted request carried (empty when no fault answered).
+    trace_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class _Listener:
     where: dict[tuple[bool, str], tuple[str, int]] = field(default_factory=dict)
     trees: dict[str, list[TreeObservation]] = field(default_factory=dict)
     deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=MAX_DELIVERIES))
+    faulted: set[str] = field(default_factory=set)  # trace ids a lost request carried
+    last_delivery: float = 0.0  # time.monotonic() of the last request
 
 
 class TraceStore:
@@ -93,7 +98,42 @@ class TraceStore:
 
     def record(self, listener: str, delivery: Delivery) -> None:
         with self._changed:
-            self._listeners[listener].deliveries.append(delivery)
+            state = self._listeners[listener]
+            state.deliveries.append(delivery)
+            state.last_delivery = time.monotonic()
+            if delivery.fault is not None and delivery.fault != CollectorFault.SLOW:  # stored late
+                state.faulted.update(delivery.trace_ids)
+            self._changed.notify_all()
+
+    def was_faulted(self, listener: str, trace_id: str) -> bool:
+        """Whether a request carrying ``trace_id``'s events was lost to a
+        collector fault (down, 500, 401): its tree may lack them."""
+        with self._changed:
+            faulted = self._listeners[listener].faulted
+            return any(c in faulted for c in trace_id_candidates(trace_id))
+
+    def settle(
+        self,
+        listener: str,
+        *,
+        since: float,
+        quiet_s: float,
+        timeout_s: float,
+        done: Callable[[], bool],
+    ) -> float:
+        """Wait until ``done()``, or until nothing has arrived for ``quiet_s``
+        since ``since`` (time.monotonic()) and the last request, or at most
+        ``timeout_s``. Returns the time waited."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        with self._changed:
+            while not done():
+                now = time.monotonic()
+                quiet_until = max(since, self._listeners[listener].last_delivery) + quiet_s
+                if now >= quiet_until or now >= deadline:
+                    break
+                self._changed.wait(min(quiet_until, deadline) - now)
+        return time.monotonic() - started
 
     def deliveries(self, listener: str) -> list[Delivery]:
         with self._changed:

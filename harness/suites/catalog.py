@@ -9,11 +9,14 @@ from harness import defaults
 from harness.mock_llm import ScriptedModel
 from harness.model import JsonValue
 from harness.strategies import fault_scenarios, iterate_scenarios
+from harness.strategies.collector import faults_with_collector
 from harness.suites import registry
 from harness.suites.base import DerivedSuite, LiveSuite, ProbeSuite
 from harness.suites.derived import SessionRows
 from harness.suites.live import Instance, Sessions, SessionSuite, ValidateSuite
 from harness.suites.probe import EXTRACT_JSON, SESSION_LOG
+from harness.suites.traces import TraceTrees
+from harness.suites.tracing import Tracing
 from harness.targets.http import Route
 from reference_impl.roster import Roster
 
@@ -31,8 +34,12 @@ class LiveSuites:
         *,
         upstream_timeout_s: float = defaults.UPSTREAM_TIMEOUT_MS / 1000,
         tag: str | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        self.sessions = Sessions(model, roster, upstream_timeout_s=upstream_timeout_s, tag=tag)
+        self.tracing = tracing
+        self.sessions = Sessions(
+            model, roster, upstream_timeout_s=upstream_timeout_s, tag=tag, tracing=tracing
+        )
         self.suites: dict[str, LiveSuite | DerivedSuite] = {
             registry.VALIDATE: ValidateSuite(roster),
             registry.ITERATE: SessionSuite(
@@ -45,20 +52,25 @@ class LiveSuites:
             registry.FAULTS: SessionSuite(
                 registry.FAULTS,
                 "/v1/iterate when the model fails (502 and an infra_error row)",
-                fault_scenarios(),
+                faults_with_collector(fault_scenarios()) if tracing else fault_scenarios(),
                 self.sessions,
                 batch_size=100,
             ),
             registry.SESSIONS: SessionRows(),
         }
+        if tracing is not None:
+            self.suites[registry.TRACES] = TraceTrees()
 
     def routes(self) -> dict[str, Route]:
-        return {
+        routes: dict[str, Route] = {
             registry.VALIDATE: ValidateSuite.request,
             registry.ITERATE: self.sessions.request,
             registry.FAULTS: self.sessions.request,
             registry.SESSIONS: SessionRows.lookup(),
         }
+        if self.tracing is not None:
+            routes[registry.TRACES] = TraceTrees.lookup(self.tracing)
+        return routes
 
     def instance(self, case: JsonValue) -> Instance:
         """A fresh session for one execution of an iterate or faults case."""

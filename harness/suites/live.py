@@ -26,28 +26,40 @@ import itertools
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from hypothesis import strategies as st
 
-from harness import compare
+from harness import compare, defaults
 from harness.errors import HarnessError
+from harness.langfuse.faults import CollectorFault
 from harness.mock_llm import Reply, ScriptedModel, case_marker
 from harness.mock_llm.model import HOP_FAULTS
-from harness.model import REFERENCE, CaseResult, Difference, JsonValue, Observation, Session
+from harness.model import (
+    REFERENCE,
+    CaseResult,
+    Difference,
+    DivergenceClass,
+    JsonValue,
+    Observation,
+    Session,
+)
 from harness.strategies import validate_requests
 from harness.suites import registry
 from harness.suites.base import LiveSuite
 from harness.suites.common import JSON_TYPE
 from harness.suites.live_compare import compare_iterate, compare_validate
 from harness.suites.produced import ProducedSession
+from harness.suites.tracing import COLLECTOR_FAULTS, Armed, Tracing
 from harness.targets.http import HttpRequest
 from reference_impl.iterate import TRACE_HEADER, IterateRequest, RequestError, iterate
 from reference_impl.jsonmodel import JsonError, dumps, loads
 from reference_impl.roster import Roster
 from reference_impl.rules import Hit, Rule, ignore
+from reference_impl.trace import expected_tree, stamp_spans
 from reference_impl.validate import validate, validate_text
 
 _SAFE_ID: Final = re.compile(r"[^A-Za-z0-9_-]")
@@ -96,6 +108,8 @@ class Instance:
     headers: Mapping[str, str]
     trace: str | None  # the trace id sent; None when the runtime mints one
     replies: tuple[Reply, ...] = ()  # the model's script for it
+    collector: str | None = None  # the collector fault its tree's delivery meets
+    armed: Armed | None = None  # that fault, switched on
 
 
 class Sessions:
@@ -108,10 +122,17 @@ class Sessions:
     """
 
     def __init__(
-        self, model: ScriptedModel, roster: Roster, *, upstream_timeout_s: float, tag: str | None
+        self,
+        model: ScriptedModel,
+        roster: Roster,
+        *,
+        upstream_timeout_s: float,
+        tag: str | None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.model = model
         self.roster = roster
+        self.tracing = tracing
         self.tag = tag or secrets.token_hex(3)
         self._counter = itertools.count(1)
         self._timeout_s = upstream_timeout_s
@@ -135,10 +156,28 @@ class Sessions:
             name = name if isinstance(name, str) and name else "X-Lakehouse-Trace-Id"
             sent = trace + session if trace else None
             headers[name] = sent or ""
-        return Instance(session, text, headers, sent, tuple(replies))
+        collector, armed = self._collector_fault(case.get("collector"), sent)
+        return Instance(session, text, headers, sent, tuple(replies), collector, armed)
+
+    def _collector_fault(
+        self, mode: JsonValue, trace: str | None
+    ) -> tuple[str | None, Armed | None]:
+        """The collector fault a case asks for, switched on for its trace id
+        (a session whose trace id is minted cannot be singled out)."""
+        if mode is None:
+            return None, None
+        if mode not in COLLECTOR_FAULTS:
+            raise HarnessError(
+                f"a case's collector fault is one of {COLLECTOR_FAULTS}, not {mode!r:.40}"
+            )
+        if self.tracing is None or trace is None:
+            return None, None
+        return str(mode), self.tracing.arm(trace, str(mode))
 
     def forget(self, instance: Instance) -> None:
         self.model.forget(instance.session)
+        if instance.armed is not None and self.tracing is not None:
+            self.tracing.disarm(instance.armed)
 
     def reference(self, instance: Instance, hit: Hit = ignore) -> Observation:
         """The reference loop over the instance's script; ``hit`` hears the
@@ -167,11 +206,20 @@ class Sessions:
         calls = tuple(self.model.calls(instance.session, REFERENCE))
         if hit is not ignore and self._fault_after(instance.replies, len(calls)):
             hit(Rule.FAULT_NOT_REACHED)
+        row = outcome.record.to_dict()
+        tree: JsonValue = None
+        if self.tracing is not None:
+            trace_id = instance.trace or f"ref-{instance.session}"
+            minted = instance.trace is None
+            tree = expected_tree(request, outcome, trace_id=trace_id, minted=minted).to_json()
+            row = stamp_spans(row)
         session = Session(
             instance.session,
             model_calls=calls,
             minted=instance.trace is None,
-            row=outcome.record.to_dict(),
+            row=row,
+            tree=tree,
+            collector=instance.collector,
         )
         text = outcome.body if isinstance(outcome.body, str) else dumps(outcome.body, hit)
         return Observation(REFERENCE, text, status=outcome.status, session=session)
@@ -244,7 +292,7 @@ class SessionSuite(LiveSuite):
         return self.sessions.reference(execution, hit)
 
     def compare(self, reference: Observation, target: Observation) -> tuple[Difference, ...]:
-        return compare_iterate(reference, target)
+        return compare_iterate(reference, target) + _waited_on_collector(reference, target)
 
     def produced(self, result: CaseResult) -> ProducedSession | None:
         """The session this case ran, for the ``sessions`` suite: the row the
@@ -264,7 +312,31 @@ class SessionSuite(LiveSuite):
             minted=session.minted,
             row=session.row,
             answered=answered,
+            tree=session.tree,
+            collector=session.collector,
+            ended_at=time.monotonic(),
         )
+
+
+def _waited_on_collector(reference: Observation, target: Observation) -> tuple[Difference, ...]:
+    """A session whose collector answered late must not be answered late
+    (CONTRACT §7: delivery never delays a response)."""
+    session = reference.session
+    if session is None or session.collector != CollectorFault.SLOW or target.infra is not None:
+        return ()
+    slow_ms = defaults.COLLECTOR_SLOW_S * 1000
+    if target.elapsed_ms is None or target.elapsed_ms < slow_ms:
+        return ()
+    return (
+        Difference(
+            DivergenceClass.VALUE,
+            "$.elapsed_ms",
+            expected=f"< {slow_ms:.0f}",
+            actual=round(target.elapsed_ms),
+            note=f"answered after {target.elapsed_ms / 1000:.1f} s, waiting on its Langfuse "
+            f"collector (which answered after {defaults.COLLECTOR_SLOW_S} s)",
+        ),
+    )
 
 
 def _replies(script: JsonValue) -> list[Reply]:

@@ -74,7 +74,7 @@ CALLS_PROJECTION: Final = compare.Projection(
 )
 
 
-def _retry_parts(content: JsonValue) -> JsonValue:
+def retry_parts(content: JsonValue) -> JsonValue:
     """A user message split into the original prompt and the retry feedback, so
     that the validation error inside it is compared as JSON (CONTRACT §6)."""
     if not isinstance(content, str):
@@ -99,7 +99,7 @@ def _model_calls(observation: Observation) -> list[JsonValue]:
         messages = call.get("messages")
         if isinstance(messages, list):
             call["messages"] = [
-                {**m, "content": _retry_parts(m.get("content"))} if isinstance(m, dict) else m
+                {**m, "content": retry_parts(m.get("content"))} if isinstance(m, dict) else m
                 for m in messages
             ]
         out.append(call)

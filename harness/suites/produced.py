@@ -26,6 +26,13 @@ class ProducedSession:
     # What each runtime that answered said: the trace id it echoed, the 502
     # body it sent (a runtime that failed the case is not here).
     answered: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The reference's trace tree (None: the run does not trace) and the
+    # collector fault the session's delivery ran under, for ``traces``.
+    tree: JsonValue = None
+    collector: str | None = None
+    # When the session was checked (time.monotonic): a tree is waited for
+    # from then on. Not part of the data: a session read back has none.
+    ended_at: float = field(default=0.0, compare=False)
 
     def to_json(self) -> dict[str, JsonValue]:
         return {
@@ -35,6 +42,8 @@ class ProducedSession:
             "minted": self.minted,
             "row": self.row,
             "answered": {name: dict(said) for name, said in self.answered.items()},
+            **({"tree": self.tree} if self.tree is not None else {}),
+            **({"collector": self.collector} if self.collector is not None else {}),
         }
 
     @classmethod
@@ -45,6 +54,9 @@ class ProducedSession:
         for key, kind in (("origin", str), ("session", str)):
             if not isinstance(data.get(key), kind):
                 raise ValueError(f"a produced session needs a string {key!r}")
+        collector = data.get("collector")
+        if collector is not None and not isinstance(collector, str):
+            raise ValueError("'collector' names a collector fault")
         answered = data.get("answered") or {}
         if not isinstance(answered, dict) or not all(
             isinstance(v, dict) for v in answered.values()
@@ -57,4 +69,6 @@ class ProducedSession:
             minted=bool(data.get("minted", False)),
             row=data.get("row"),
             answered={str(k): {str(a): str(b) for a, b in v.items()} for k, v in answered.items()},
+            tree=data.get("tree"),
+            collector=collector,
         )

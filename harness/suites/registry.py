@@ -33,6 +33,7 @@ VALIDATE: Final = "validate"
 ITERATE: Final = "iterate"
 FAULTS: Final = "faults"
 SESSIONS: Final = "sessions"
+TRACES: Final = "traces"
 
 REGISTRY: Final = (
     SuiteInfo(EXTRACT_JSON, "probe"),
@@ -41,6 +42,7 @@ REGISTRY: Final = (
     SuiteInfo(ITERATE, "live", family="session"),
     SuiteInfo(FAULTS, "live", family="session"),
     SuiteInfo(SESSIONS, "derived", depends_on=(ITERATE, FAULTS)),
+    SuiteInfo(TRACES, "derived", depends_on=(ITERATE, FAULTS)),
 )
 BY_NAME: Final = {info.name: info for info in REGISTRY}
 ALL: Final = tuple(info.name for info in REGISTRY)

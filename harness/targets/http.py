@@ -74,7 +74,17 @@ class LogLookup:
     row_key: Callable[[str], str | None]
 
 
-Route = RequestBuilder | LogLookup
+@dataclass(frozen=True)
+class TreeLookup:
+    """A suite answered from what the target sent its Langfuse collector:
+    ``read(target, case, rows)`` is that answer's text, given the target's
+    name and its session log rows for the case (``rows.key``)."""
+
+    read: Callable[[str, JsonValue, list[str]], str]
+    rows: LogLookup
+
+
+Route = RequestBuilder | LogLookup | TreeLookup
 Liveness = Callable[[], str | None]
 """None while the target's process is fine; otherwise why it is not."""
 
@@ -190,13 +200,15 @@ class HttpTarget:
         route = self._route(suite)
         if isinstance(route, LogLookup):
             return [self._log_rows(route, case) for case in cases]
+        if isinstance(route, TreeLookup):
+            return [self._tree(route, case) for case in cases]
         return [future.result() for future in self._submit(route, cases)]
 
     def submit(self, suite: str, cases: Sequence[JsonValue]) -> list[Future[Observation]] | None:
         """Send the batch and return at once: one future per case, in order,
         each done when its answer is in (None: this suite does not stream)."""
         route = self._route(suite)
-        if isinstance(route, LogLookup):
+        if isinstance(route, LogLookup | TreeLookup):
             return None
         return self._submit(route, cases)
 
@@ -283,6 +295,11 @@ class HttpTarget:
             raise TargetError(f"{self.name}: no session_log configured")
         lines = self.session_log.rows(lookup.key(case), lookup.row_key)
         return Observation(self.name, "\n".join(lines), log=str(self.session_log.path))
+
+    def _tree(self, lookup: TreeLookup, case: JsonValue) -> Observation:
+        rows = self._log_rows(lookup.rows, case).text if self.session_log is not None else ""
+        text = lookup.read(self.name, case, rows.split("\n") if rows else [])
+        return Observation(self.name, text)
 
 
 def _session(request: HttpRequest, *, failed: bool = False) -> Session | None:

@@ -1,0 +1,44 @@
+"""Sessions whose trace tree meets a faulty Langfuse collector (CONTRACT §7:
+delivery is best effort and never in the way): an ordinary ``/v1/iterate``
+session, its trace id given (so that the stand-in can single out its
+requests), and the collector down, slow, or answering 500 or 401 for every
+request that carries its events. The response and the row must be what they
+would be with a healthy collector, and answered without waiting on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final
+
+from hypothesis import strategies as st
+
+from harness.langfuse.faults import CollectorFault
+from harness.strategies.live import iterate_scenarios
+
+# Slow first: the one a runtime can get wrong without losing anything.
+_MODES: Final = st.sampled_from(
+    (CollectorFault.SLOW, CollectorFault.HTTP_500, CollectorFault.DOWN, CollectorFault.HTTP_401)
+)
+_TRACES: Final = st.sampled_from(("t-", "trace."))
+
+
+@st.composite
+def collector_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """An iterate session whose tree's delivery meets a collector fault."""
+    scenario = dict(draw(iterate_scenarios()))
+    scenario.pop("id", None)
+    scenario["trace"] = draw(_TRACES)
+    scenario.setdefault("header", "X-Lakehouse-Trace-Id")
+    scenario["collector"] = str(draw(_MODES).value)
+    digest = hashlib.blake2b(json.dumps(scenario, sort_keys=True).encode(), digest_size=5)
+    return {"id": "c" + digest.hexdigest(), **scenario}
+
+
+def faults_with_collector(
+    model_faults: st.SearchStrategy[dict[str, Any]],
+) -> st.SearchStrategy[dict[str, Any]]:
+    """The ``faults`` suite's cases: mostly the model failing, one in four
+    the collector."""
+    return st.one_of(model_faults, model_faults, model_faults, collector_scenarios())
