@@ -76,9 +76,12 @@ if os.environ.get(STRATEGIES_AT):
 from harness import coverage, defaults, steering  # noqa: E402
 from harness.mock_llm import ScriptedModel  # noqa: E402
 from harness.suites import registry  # noqa: E402
-from harness.suites.base import GeneratedSuite, Suite  # noqa: E402
+from harness.suites.base import (  # noqa: E402
+    DerivedSuite,
+    GeneratedSuite,
+    Suite,
+)
 from harness.suites.catalog import PROBE_SUITES, LiveSuites  # noqa: E402
-from harness.suites.derived import SessionRows  # noqa: E402
 from harness.suites.live import SessionSuite  # noqa: E402
 from harness.suites.produced import ProducedSession  # noqa: E402
 from reference_impl.roster import load_roster  # noqa: E402
@@ -183,7 +186,7 @@ def measure(
     for name in registry.ordered(names):
         suite = suites[name]
         start = time.perf_counter()
-        if isinstance(suite, SessionRows):
+        if isinstance(suite, DerivedSuite):
             for entry in produced:
                 result.coverage.add(name, coverage.exercised(suite, entry)[1])
         else:
@@ -194,7 +197,7 @@ def measure(
 
 
 def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage, batch: int) -> list[Any]:
-    assert not isinstance(suite, SessionRows)
+    assert not isinstance(suite, DerivedSuite)
     generated: GeneratedSuite = suite  # type: ignore[assignment]
     produced: list[Any] = []
 
@@ -208,7 +211,7 @@ def _explore(suite: Suite, budget: int, at: int, tally: coverage.Coverage, batch
                     produced.append(
                         ProducedSession(
                             generated.name, case, session.id, minted=session.minted,
-                            row=session.row,
+                            row=session.row, tree=session.tree,
                         )
                     )  # fmt: skip
 

@@ -604,6 +604,29 @@ class Rule(StrEnum):
         "§2 max_iterations ends the session before the failing call.",
     )
 
+    # -- the traces suite: the live trace tree of a session (§7) --------------------------
+    TREE_MINTED = (
+        "trace.tree.minted",
+        "§7 A minted trace id: the iterate handler sends trace-create before its first hop.",
+    )
+    TREE_GIVEN = (
+        "trace.tree.given",
+        "§7 A trace id given by the caller: no trace-create (the caller owns the trace).",
+    )
+    TREE_SPAN_ACCEPTED = (
+        "trace.span.accepted",
+        "§7 An accepted attempt's span is at level DEFAULT.",
+    )
+    TREE_SPAN_WARNING = (
+        "trace.span.warning",
+        "§7 A no_json or validation_failed attempt's span is at level WARNING, with its error.",
+    )
+    TREE_HOP_FAILED = (
+        "trace.generation.error",
+        "§7 A failed chat hop sends its generation at level ERROR with a status message and "
+        "no output, and no span.",
+    )
+
 
 RULES: Final[dict[str, str]] = {rule.value: rule.text for rule in Rule}
 """Every rule id and its line of text."""

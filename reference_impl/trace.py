@@ -22,6 +22,7 @@ from typing import Final
 
 from reference_impl.iterate import IterateOutcome, IterateRequest
 from reference_impl.jsonmodel import JsonValue
+from reference_impl.rules import Hit, Rule, ignore
 
 Event = dict[str, JsonValue]
 
@@ -104,6 +105,26 @@ def _span(
         output=output,
         level=VERDICT_LEVEL.get(str(status["kind"]), "WARNING"),
         iteration=iteration,
+    )
+
+
+def note_tree(tree: Tree, hit: Hit = ignore) -> None:
+    """The §7 rules ``tree`` shows."""
+    hit(Rule.TREE_MINTED if tree.minted else Rule.TREE_GIVEN)
+    for event in tree.events:
+        level = event.get("level")
+        if event["type"] == "span":
+            hit(Rule.TREE_SPAN_ACCEPTED if level == "DEFAULT" else Rule.TREE_SPAN_WARNING)
+        elif level == HOP_FAILED:
+            hit(Rule.TREE_HOP_FAILED)
+
+
+def tree_from_json(data: dict[str, JsonValue]) -> Tree:
+    events = data.get("events")
+    return Tree(
+        str(data.get("trace_id")),
+        bool(data.get("minted")),
+        tuple(e for e in events if isinstance(e, dict)) if isinstance(events, list) else (),
     )
 
 

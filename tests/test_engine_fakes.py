@@ -21,7 +21,8 @@ import pytest
 
 from harness import repro, runner
 from harness.config import Config
-from harness.model import CaseChecked, DivergenceClass, Event, RunSummary
+from harness.events import CaseChecked, Event
+from harness.model import DivergenceClass, RunSummary
 from tests.fakes import Fakes
 from tests.fakes.probe import CRASH_STATUS, MODES
 

@@ -115,7 +115,7 @@ def test_the_plugin_is_idle_without_a_config(tmp_path: Path) -> None:
 def test_a_bad_config_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     config = tmp_path / "parity.toml"
-    config.write_text('[targets.rust]\nurl = 5\n', encoding="utf-8")
+    config.write_text("[targets.rust]\nurl = 5\n", encoding="utf-8")
     done = pytest_in(tmp_path, f"--parity-config={config}")
 
     assert done.returncode == 4  # pytest's usage error

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.langfuse import LangfuseStandIn
 from harness.mock_llm import ScriptedModel
 from harness.suites import registry
 from harness.suites.catalog import PROBE_SUITES, LiveSuites
+from harness.suites.tracing import Tracing
 from reference_impl.roster import load_roster
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,7 +25,9 @@ def test_the_config_schema_names_exactly_the_registered_suites() -> None:
 
 
 def test_every_registered_suite_has_an_object_of_its_kind() -> None:
-    live = LiveSuites(ScriptedModel(), load_roster(REPO / "fixtures" / "roster.jsonl"))
+    tracing = Tracing(LangfuseStandIn(), ["rust", "go"])  # not started: routes only
+    roster = load_roster(REPO / "fixtures" / "roster.jsonl")
+    live = LiveSuites(ScriptedModel(), roster, tracing=tracing)
     objects = {**PROBE_SUITES, **live.suites}
     assert sorted(objects) == sorted(registry.ALL)
     for info in registry.REGISTRY:

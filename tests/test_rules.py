@@ -51,12 +51,13 @@ def exercised(suite: str, given_: Any) -> frozenset[str]:
     assert isinstance(session_suite, SessionSuite)
     with session_suite.executions([given_]) as (instance,):
         observation, rules = coverage.exercised(session_suite, instance)
-    if suite == "sessions":
+    if suite in ("sessions", "traces"):
         assert observation.session is not None
         entry = ProducedSession("iterate", given_, observation.session.id,
                                 minted=observation.session.minted,
-                                row=observation.session.row)  # fmt: skip
-        return coverage.exercised(suites.suites["sessions"], entry)[1]
+                                row=observation.session.row,
+                                tree=observation.session.tree)  # fmt: skip
+        return coverage.exercised(suites.suites[suite], entry)[1]
     return rules
 
 
@@ -254,6 +255,11 @@ EXAMPLES: Final[dict[Rule, tuple[str, Any]]] = {
     Rule.ERROR_UNESCAPED: ("iterate", scenario('{"fills": []}', max_iterations=1, kind="fill",
                                               context={**TOLEDO, "target_count": 0})),
     Rule.HOP_FAILED_FIRST: ("faults", scenario({"fault": "http_500"}, VALID)),
+    Rule.TREE_MINTED: ("traces", scenario(VALID)),
+    Rule.TREE_GIVEN: ("traces", scenario(VALID, trace="t-", header="X-Lakehouse-Trace-Id")),
+    Rule.TREE_SPAN_ACCEPTED: ("traces", scenario(VALID)),
+    Rule.TREE_SPAN_WARNING: ("traces", scenario("no", VALID)),
+    Rule.TREE_HOP_FAILED: ("traces", scenario({"fault": "http_500"}, VALID)),
     Rule.HOP_FAILED_LATER: ("faults", scenario("no", {"fault": "drop"}, VALID)),
     Rule.ROW_ACCEPTED: ("iterate", scenario(VALID)),
     Rule.ROW_EXHAUSTED: ("iterate", scenario("no", max_iterations=1)),
@@ -391,7 +397,10 @@ def test_every_rule_belongs_to_a_suite_and_every_suite_to_the_registry() -> None
 def test_each_suite_is_declared_only_rules_its_examples_live_in() -> None:
     """A rule's example runs in a suite that declares it (or in the one that
     produces a derived suite's rows)."""
-    homes = {"faults": {"faults", "iterate", "sessions"}, "iterate": {"iterate", "sessions"}}
+    homes = {
+        "faults": {"faults", "iterate", "sessions", "traces"},
+        "iterate": {"iterate", "sessions", "traces"},
+    }
     for rule, (suite, _) in EXAMPLES.items():
         owners = {name for name, rules in coverage.SUITE_RULES.items() if rule in rules}
         assert owners & homes.get(suite, {suite}), (rule, suite, owners)

@@ -13,16 +13,8 @@ from rich.text import Text
 
 from harness import config, runner
 from harness.cli.common import FiniteFloatRange, err, out, reported_errors, resolve_config
-from harness.model import (
-    CaseChecked,
-    Cause,
-    CauseStatus,
-    Event,
-    Finding,
-    RunSummary,
-    SuiteFinished,
-    SuiteStarted,
-)
+from harness.events import CaseChecked, Event, SuiteFinished, SuiteStarted
+from harness.model import Cause, CauseStatus, Finding, RunSummary
 
 
 class ProgressListener:

@@ -27,13 +27,12 @@ from typing import Any
 from harness import compare, coverage, interrupts
 from harness.engine.state import Choices, SuiteState, Tally
 from harness.errors import TargetError
+from harness.events import CaseChecked, Event
 from harness.model import (
     REFERENCE,
-    CaseChecked,
     CaseResult,
     Difference,
     DivergenceClass,
-    Event,
     Failure,
     JsonValue,
     Observation,

@@ -26,6 +26,7 @@ from harness.engine.drawing import ExampleStore
 from harness.engine.settings import EngineSettings
 from harness.engine.state import StopReason, SuiteState, Tally
 from harness.errors import HarnessError
+from harness.events import RunFinished, RunStarted, SuiteFinished, SuiteStarted
 from harness.model import (
     REFERENCE,
     CaseResult,
@@ -33,11 +34,7 @@ from harness.model import (
     Failure,
     Finding,
     JsonValue,
-    RunFinished,
-    RunStarted,
     RunSummary,
-    SuiteFinished,
-    SuiteStarted,
     SuiteSummary,
 )
 from harness.suites.base import DerivedSuite, Suite

@@ -57,9 +57,8 @@ class LiveSuites:
                 batch_size=100,
             ),
             registry.SESSIONS: SessionRows(),
+            registry.TRACES: TraceTrees(),  # answered only when the run traces
         }
-        if tracing is not None:
-            self.suites[registry.TRACES] = TraceTrees()
 
     def routes(self) -> dict[str, Route]:
         routes: dict[str, Route] = {

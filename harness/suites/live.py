@@ -207,12 +207,11 @@ class Sessions:
         if hit is not ignore and self._fault_after(instance.replies, len(calls)):
             hit(Rule.FAULT_NOT_REACHED)
         row = outcome.record.to_dict()
-        tree: JsonValue = None
+        trace_id = instance.trace or f"ref-{instance.session}"
+        minted = instance.trace is None
+        tree = expected_tree(request, outcome, trace_id=trace_id, minted=minted).to_json()
         if self.tracing is not None:
-            trace_id = instance.trace or f"ref-{instance.session}"
-            minted = instance.trace is None
-            tree = expected_tree(request, outcome, trace_id=trace_id, minted=minted).to_json()
-            row = stamp_spans(row)
+            row = stamp_spans(row)  # a runtime that traces stamps its spans on the row
         session = Session(
             instance.session,
             model_calls=calls,

@@ -29,6 +29,7 @@ from harness.suites.tracing import Tracing
 from harness.targets.http import TreeLookup
 from reference_impl.jsonmodel import dumps
 from reference_impl.rules import Hit, ignore
+from reference_impl.trace import note_tree, tree_from_json
 
 # What §7 makes volatile in an event (ids and times), and the reference's
 # note of which attempt a span is (the linkage check reads it).
@@ -66,6 +67,8 @@ class TraceTrees(DerivedSuite):
         ]
 
     def reference(self, execution: ProducedSession, hit: Hit = ignore) -> Observation:
+        if hit is not ignore and isinstance(execution.tree, dict):
+            note_tree(tree_from_json(execution.tree), hit)
         session = Session(
             execution.session,
             minted=execution.minted,
