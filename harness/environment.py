@@ -167,9 +167,11 @@ def _live_targets(
 def _tracing(config: Config, stack: contextlib.ExitStack) -> Tracing:
     """The Langfuse stand-in, one listener per target: a free port for a
     sample stack, the configured ``langfuse_port`` for a deployment."""
-    from harness.langfuse import Credentials, LangfuseStandIn
+    from harness.langfuse import Collector, Credentials, LangfuseStandIn
+    from harness.langfuse.store import TraceStore
+    from harness.suites.tracing import session_of
 
-    standin = LangfuseStandIn()
+    standin = LangfuseStandIn(Collector(store=TraceStore(index=session_of)))
     standin.start()
     stack.callback(standin.stop)
     keys = Credentials(defaults.LANGFUSE_PUBLIC_KEY, defaults.LANGFUSE_SECRET_KEY)

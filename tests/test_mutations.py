@@ -23,7 +23,7 @@ from typing import Final
 
 import pytest
 
-from harness import config, runner
+from harness import config, defaults, runner
 from harness.model import Cause, DivergenceClass, RunSummary
 from harness.stacks import Stacks, StackSpec, build, default_specs, free_port
 from harness.suites import registry
@@ -36,6 +36,10 @@ FOLDERS: Final = {"rust": "rust-gateway", "go": "go-validatord"}
 PROBE_FOLDERS: Final = {"rust": "target/release", "go": "bin"}  # in each stack's folder
 LIVE: Final = ("iterate", "faults", "sessions")
 QUICK: Final = 400  # the quick profile's budget
+# The trace tree's mutations: the sessions whose trees are checked, and a
+# budget that draws a few slow-collector sessions among the faults.
+TRACED: Final = ("iterate", "faults", "traces")
+TRACED_BUDGET: Final = 60
 
 Key = tuple[str, str, str, tuple[str, ...]]
 
@@ -198,6 +202,99 @@ MUTATIONS: Final = {
         suites=("validate",),
         max_examples=QUICK,
     ),
+    # -- CONTRACT §7, the live trace tree: one per part, in each runtime --------------
+    # The tree's shape: the chat hop's generation in a trace of its own (the
+    # seeds' N+1 disconnected traces).
+    "rust-chat-hop-own-trace": Mutation(
+        stack="rust",
+        file="src/server.rs",
+        before="        (tracer, trace.id)\n",
+        after="        (tracer, new_id())\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    "go-chat-hop-own-trace": Mutation(
+        stack="go",
+        file="internal/server/chat.go",
+        before="\t\ttrace, minted = traceID(r)\n",
+        after="\t\ttrace, minted = langfuse.NewObservationID(), true\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    # A level: a failed attempt's span at DEFAULT instead of WARNING.
+    "rust-failed-attempt-default-level": Mutation(
+        stack="rust",
+        file="src/iterate.rs",
+        before="            AttemptStatus::NoJson | AttemptStatus::ValidationFailed { .. } => "
+        "Level::Warning,\n",
+        after="            AttemptStatus::NoJson | AttemptStatus::ValidationFailed { .. } => "
+        "Level::Default,\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    "go-failed-attempt-default-level": Mutation(
+        stack="go",
+        file="internal/server/iterate.go",
+        before="\tlevel := langfuse.LevelWarning\n",
+        after="\tlevel := langfuse.LevelDefault\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    # The linkage between a row and its tree: the row's span_id names no span.
+    "rust-row-span-id-names-no-span": Mutation(
+        stack="rust",
+        file="src/iterate.rs",
+        before="            let id = span.id.clone();\n",
+        after="            let id = new_id();\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    "go-row-span-id-is-the-trace": Mutation(
+        stack="go",
+        file="internal/server/iterate.go",
+        before="\t\ta.SpanID = &spanID\n",
+        after="\t\ta.SpanID = &sess.trace\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    # An observation's input or output.
+    "rust-span-iteration-off-by-one": Mutation(
+        stack="rust",
+        file="src/iterate.rs",
+        before='            "iteration": iteration,\n',
+        after='            "iteration": iteration + 1,\n',
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    "go-span-raw-is-the-prompt": Mutation(
+        stack="go",
+        file="internal/server/iterate.go",
+        before="\t\tOutput:    attemptOutput{Verdict: verdict, Raw: raw, Error: errText},\n",
+        after="\t\tOutput:    attemptOutput{Verdict: verdict, Raw: prompt, Error: errText},\n",
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    # Delivery: the handler waits on its collector before it answers (seen
+    # when the collector is slow; what it sends there changes no tree).
+    "rust-waits-on-collector": Mutation(
+        stack="rust",
+        file="src/iterate.rs",
+        before="    state.session_log.append(&record).await;\n",
+        after="    state.session_log.append(&record).await; let _ = state.http.post(format!("
+        '"{}/api/public/ingestion", std::env::var("LAKEHOUSE_LANGFUSE_URL").unwrap_or_default()))'
+        '.json(&serde_json::json!({"batch": [{"id": new_id(), "type": "trace-create", '
+        '"timestamp": rfc3339(Utc::now()), "body": {"id": trace.id}}]})).send().await;\n',
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
+    "go-waits-on-collector": Mutation(
+        stack="go",
+        file="internal/langfuse/langfuse.go",
+        before="\tcase e.queue <- data:\n",
+        after='\tcase e.queue <- data: _ = e.send([]byte(`{"batch":[` + string(data) + `]}`))\n',
+        suites=TRACED,
+        max_examples=TRACED_BUDGET,
+    ),
 }
 
 
@@ -249,6 +346,7 @@ def write_config(
     ports: dict[str, int] | None,
     probes: dict[str, dict[str, Path]],
     extra: str = "",
+    langfuse: dict[str, int] | None = None,
 ) -> Path:
     """A deployment's parity.toml: each runtime's service (``urls``, when it
     runs) and its probe programs (``probes``: suite -> program); ``extra``:
@@ -262,6 +360,8 @@ def write_config(
                 f'session_log = "sessions/{name}.jsonl"\ndaemon = "{spec.daemon}"\n'
                 "concurrency = 8\ntimeout_s = 20\n"
             )
+            if langfuse is not None:
+                lines.append(f"langfuse_port = {langfuse[name]}\n")
         for suite, program in probes[name].items():
             lines.append(
                 f'[targets.{name}.probes.{suite}]\ncommand = ["{program}", "--jsonl"]\n'
@@ -295,6 +395,9 @@ def deployment(
         yield write_config(folder, None, None, probes, extra)
         return
     ports = {name: free_port() for name in specs}
+    # A run of the traces suite: each runtime pointed at a port where the
+    # harness will serve its Langfuse stand-in, by the contract's env names.
+    langfuse = {name: free_port() for name in specs} if registry.TRACES in suites else None
     with Stacks(folder / "stacks") as running:
         urls = {
             name: running.start(
@@ -303,10 +406,19 @@ def deployment(
                 roster=ROSTER,
                 session_log=folder / "sessions" / f"{name}.jsonl",
                 upstream_timeout_ms=UPSTREAM_TIMEOUT_MS,
+                env=langfuse_env(langfuse[name]) if langfuse else None,
             ).url
             for name, spec in specs.items()
         }
-        yield write_config(folder, urls, ports, probes, extra)
+        yield write_config(folder, urls, ports, probes, extra, langfuse)
+
+
+def langfuse_env(port: int) -> dict[str, str]:
+    return {
+        "LAKEHOUSE_LANGFUSE_URL": f"http://127.0.0.1:{port}",
+        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
+        "LAKEHOUSE_LANGFUSE_SECRET_KEY": defaults.LANGFUSE_SECRET_KEY,
+    }
 
 
 def run_suites(
@@ -361,7 +473,7 @@ def checked(summary: RunSummary, suites: tuple[str, ...], max_examples: int) -> 
     for name in suites:
         # The whole budget, plus the baseline's replays and shrinking's tries;
         # sessions is derived: one case per session each runtime answered.
-        if name != "sessions":
+        if name not in ("sessions", "traces"):
             assert cases[name] >= max_examples, cases
 
 

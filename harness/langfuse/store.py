@@ -58,13 +58,20 @@ class _Listener:
     deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=MAX_DELIVERIES))
     faulted: set[str] = field(default_factory=set)  # trace ids a lost request carried
     last_delivery: float = 0.0  # time.monotonic() of the last request
+    # By the store's ``index`` key: how many observations, under which trace ids.
+    indexed: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
 
 
 class TraceStore:
-    def __init__(self) -> None:
+    """``index``: a key for an observation (the harness's: the session its
+    input names), by which ``indexed`` finds observations whatever tree
+    they went to."""
+
+    def __init__(self, index: Callable[[TreeObservation], str | None] | None = None) -> None:
         self._changed = threading.Condition()
         self._listeners: dict[str, _Listener] = {}
         self._sinks: list[Sink] = []
+        self._index = index
 
     def open(self, listener: str) -> None:
         with self._changed:
@@ -90,11 +97,29 @@ class TraceStore:
                     state.envelopes.add(envelope)
                 _merge(state, observation)
                 new.append(observation)
+                self._note(state, observation)
             if new:
                 for sink in self._sinks:
                     sink(new)
                 self._changed.notify_all()
             return len(new)
+
+    def _note(self, state: _Listener, observation: TreeObservation) -> None:
+        key = self._index(observation) if self._index is not None else None
+        if key is not None:
+            count, traces = state.indexed.get(key, (0, set()))
+            traces.add(observation.trace_id or "")
+            state.indexed[key] = (count + 1, traces)
+
+    def indexed(self, listener: str, key: str) -> tuple[int, frozenset[str]]:
+        """How many observations ``index`` gave ``key``, and their trace ids."""
+        with self._changed:
+            count, traces = self._listeners[listener].indexed.get(key, (0, set()))
+            return count, frozenset(traces)
+
+    def forget_key(self, listener: str, key: str) -> None:
+        with self._changed:
+            self._listeners[listener].indexed.pop(key, None)
 
     def record(self, listener: str, delivery: Delivery) -> None:
         with self._changed:

@@ -21,7 +21,7 @@ from harness import defaults
 from harness.langfuse import LangfuseStandIn
 from harness.langfuse.faults import CollectorFault, FaultRule, rule
 from harness.langfuse.observation import Tree, TreeObservation
-from harness.mock_llm import case_marker
+from harness.mock_llm import CASE_MARKER_RE
 from harness.model import JsonValue
 from harness.suites.produced import ProducedSession
 
@@ -70,11 +70,10 @@ class Tracing:
         count = len(events) if isinstance(events, list) else 0
         row = _row_linkage(rows)
         trace = _trace_of(entry, target, row)
-        marker = case_marker(entry.session)
+        store = self.standin.collector.store
 
-        def complete() -> bool:
-            found = self.standin.tree(target, trace) if trace else None
-            return found is not None and len(found) >= count
+        def complete() -> bool:  # as many observations as expected, in any tree
+            return store.indexed(target, entry.session)[0] >= count
 
         waited = self.standin.settle(
             target,
@@ -83,7 +82,7 @@ class Tracing:
             timeout_s=defaults.TREE_WAIT_S,
             done=complete,
         )
-        primary, others = self._trees(target, trace, marker)
+        primary, others = self._trees(target, trace, entry.session)
         answer: dict[str, JsonValue] = {
             "trace_id": primary.trace_id if primary is not None else None,
             "events": [_event(o) for o in primary.observations] if primary is not None else [],
@@ -95,21 +94,31 @@ class Tracing:
         for tree in (primary, *others):
             if tree is not None:
                 self.standin.forget(target, tree.trace_id)
+        store.forget_key(target, entry.session)
         return json.dumps(answer, ensure_ascii=False)
 
-    def _trees(self, target: str, trace: str | None, marker: str) -> tuple[Tree | None, list[Tree]]:
+    def _trees(
+        self, target: str, trace: str | None, session: str
+    ) -> tuple[Tree | None, list[Tree]]:
         """The session's tree (by its trace id, else the one that names the
         session) and every other tree that names the session."""
         primary = self.standin.tree(target, trace) if trace else None
-        naming = [
-            tree
-            for tree in self.standin.trees(target).values()
-            if any(marker in json.dumps(o.input, ensure_ascii=False) for o in tree.observations)
-        ]
+        _, ids = self.standin.collector.store.indexed(target, session)
+        naming = [t for t in (self.standin.tree(target, i) for i in sorted(ids)) if t is not None]
         if primary is None and naming:
             primary = naming[0]
         others = [t for t in naming if primary is None or t.trace_id != primary.trace_id]
         return primary, others
+
+
+def session_of(observation: TreeObservation) -> str | None:
+    """The session an observation belongs to: the case marker its input names
+    (every observation of a session's tree carries the prompt, which opens
+    with it); the stand-in's index (``TraceStore(index=...)``)."""
+    if observation.input is None:
+        return None
+    found = CASE_MARKER_RE.search(json.dumps(observation.input, ensure_ascii=False))
+    return found.group(1) if found else None
 
 
 def _trace_of(entry: ProducedSession, target: str, row: dict[str, JsonValue] | None) -> str | None:
