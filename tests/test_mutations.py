@@ -38,8 +38,8 @@ LIVE: Final = ("iterate", "faults", "sessions")
 QUICK: Final = 400  # the quick profile's budget
 # The trace tree's mutations: the sessions whose trees are checked, and a
 # budget that draws a few slow-collector sessions among the faults.
-TRACED: Final = ("iterate", "faults", "traces")
-TRACED_BUDGET: Final = 60
+TRACED: Final = ("faults", "traces")
+TRACED_BUDGET: Final = 40
 
 Key = tuple[str, str, str, tuple[str, ...]]
 
@@ -55,6 +55,7 @@ class Mutation:
     suites: tuple[str, ...]
     max_examples: int
     causes: tuple[int, ...] = (1,)  # how many new causes it may show as
+    shrink: bool = True  # off: the first example of each finding is its case
 
 
 MUTATIONS: Final = {
@@ -212,6 +213,7 @@ MUTATIONS: Final = {
         after="        (tracer, new_id())\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     "go-chat-hop-own-trace": Mutation(
         stack="go",
@@ -220,6 +222,7 @@ MUTATIONS: Final = {
         after="\t\ttrace, minted = langfuse.NewObservationID(), true\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     # A level: a failed attempt's span at DEFAULT instead of WARNING.
     "rust-failed-attempt-default-level": Mutation(
@@ -231,6 +234,7 @@ MUTATIONS: Final = {
         "Level::Default,\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     "go-failed-attempt-default-level": Mutation(
         stack="go",
@@ -239,6 +243,7 @@ MUTATIONS: Final = {
         after="\tlevel := langfuse.LevelDefault\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     # The linkage between a row and its tree: the row's span_id names no span.
     "rust-row-span-id-names-no-span": Mutation(
@@ -248,6 +253,7 @@ MUTATIONS: Final = {
         after="            let id = new_id();\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     "go-row-span-id-is-the-trace": Mutation(
         stack="go",
@@ -256,6 +262,7 @@ MUTATIONS: Final = {
         after="\t\ta.SpanID = &sess.trace\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     # An observation's input or output.
     "rust-span-iteration-off-by-one": Mutation(
@@ -265,6 +272,7 @@ MUTATIONS: Final = {
         after='            "iteration": iteration + 1,\n',
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     "go-span-raw-is-the-prompt": Mutation(
         stack="go",
@@ -273,6 +281,7 @@ MUTATIONS: Final = {
         after="\t\tOutput:    attemptOutput{Verdict: verdict, Raw: prompt, Error: errText},\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     # Delivery: the handler waits on its collector before it answers (seen
     # when the collector is slow; what it sends there changes no tree).
@@ -286,6 +295,7 @@ MUTATIONS: Final = {
         '"timestamp": rfc3339(Utc::now()), "body": {"id": trace.id}}]})).send().await;\n',
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
     "go-waits-on-collector": Mutation(
         stack="go",
@@ -294,6 +304,7 @@ MUTATIONS: Final = {
         after='\tcase e.queue <- data: _ = e.send([]byte(`{"batch":[` + string(data) + `]}`))\n',
         suites=TRACED,
         max_examples=TRACED_BUDGET,
+        shrink=False,
     ),
 }
 
@@ -431,6 +442,7 @@ def run_suites(
     base: dict[str, StackSpec] | None = None,
     seed: int = SEED,
     extra_config: str = "",
+    shrink: bool = True,
 ) -> RunSummary:
     """Run ``suites`` against ``specs`` (their services started and stopped).
     ``base``: stacks started beside them as the base revision's runtimes
@@ -447,6 +459,7 @@ def run_suites(
             report_dir=folder / "report",
             baseline=baseline,
             base_config=base_config,
+            shrink=shrink,
         )
         summary, _ = runner.run(config.load(path), options)
     return summary
@@ -483,24 +496,24 @@ def checked(summary: RunSummary, suites: tuple[str, ...], max_examples: int) -> 
 @pytest.fixture(scope="module")
 def baseline(
     real_specs: dict[str, StackSpec], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[tuple[str, ...], int], Path]]:
-    """The report of the unmutated stacks, per (suites, budget), run once."""
-    runs: dict[tuple[tuple[str, ...], int], Path] = {}
+) -> Iterator[Callable[..., Path]]:
+    """The report of the unmutated stacks, per (suites, budget, shrink), run once."""
+    runs: dict[tuple[tuple[str, ...], int, bool], Path] = {}
 
-    def report(suites: tuple[str, ...], max_examples: int) -> Path:
-        if (suites, max_examples) not in runs:
+    def report(suites: tuple[str, ...], max_examples: int, shrink: bool = True) -> Path:
+        if (suites, max_examples, shrink) not in runs:
             folder = tmp_path_factory.mktemp("baseline") / "run"
-            summary = run_suites(folder, real_specs, suites, max_examples)
+            summary = run_suites(folder, real_specs, suites, max_examples, shrink=shrink)
             checked(summary, suites, max_examples)
-            runs[suites, max_examples] = folder / "report" / "report.json"
-        return runs[suites, max_examples]
+            runs[suites, max_examples, shrink] = folder / "report" / "report.json"
+        return runs[suites, max_examples, shrink]
 
     yield report
 
 
 def gated_run(
     mutation: Mutation,
-    baseline: Callable[[tuple[str, ...], int], Path],
+    baseline: Callable[..., Path],
     real_specs: dict[str, StackSpec],
     tmp_path: Path,
     *,
@@ -510,7 +523,7 @@ def gated_run(
 ) -> RunSummary:
     """A run against the (patched) copy, gated by the unmutated stacks' report
     and verified on the unmutated stacks (the base revision's runtimes)."""
-    report = baseline(mutation.suites, mutation.max_examples)
+    report = baseline(mutation.suites, mutation.max_examples, mutation.shrink)
     copy = mutated_stack(mutation, tmp_path / "copy", patch=patch)
     try:
         summary = run_suites(
@@ -522,6 +535,7 @@ def gated_run(
             base=real_specs,
             seed=seed,
             extra_config=extra_config,
+            shrink=mutation.shrink,
         )
     finally:
         # A Rust copy's target/ is some 200 MB: keep the patched sources only.
@@ -545,7 +559,7 @@ def new_causes(summary: RunSummary) -> list[str]:
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
 def test_a_one_line_fault_is_a_new_cause_blamed_on_its_runtime(
     name: str,
-    baseline: Callable[[tuple[str, ...], int], Path],
+    baseline: Callable[..., Path],
     real_specs: dict[str, StackSpec],
     tmp_path: Path,
 ) -> None:
@@ -560,7 +574,7 @@ def test_a_one_line_fault_is_a_new_cause_blamed_on_its_runtime(
 
 
 def test_the_unchanged_stack_is_nothing_new_under_another_seed(
-    baseline: Callable[[tuple[str, ...], int], Path],
+    baseline: Callable[..., Path],
     real_specs: dict[str, StackSpec],
     tmp_path: Path,
 ) -> None:
@@ -606,7 +620,7 @@ COIN_FLIP: Final = Mutation(
 
 
 def test_a_random_value_is_one_unstable_finding_and_a_declared_path_passes(
-    baseline: Callable[[tuple[str, ...], int], Path],
+    baseline: Callable[..., Path],
     real_specs: dict[str, StackSpec],
     tmp_path: Path,
 ) -> None:
@@ -634,7 +648,7 @@ SURE: Final = "\n[gate]\nflaky_replays = 6\n"
 
 
 def test_a_coin_flip_is_unstable_or_flaky_never_a_value_that_comes_and_goes(
-    baseline: Callable[[tuple[str, ...], int], Path],
+    baseline: Callable[..., Path],
     real_specs: dict[str, StackSpec],
     tmp_path: Path,
 ) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from harness.compare import JSON_SEGMENT, format_path, parse_output
 from harness.model import REFERENCE, DivergenceClass
-from harness.reports import coverage_view
+from harness.reports import coverage_view, trace_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -44,6 +44,7 @@ from harness.reports.common import (
     waiver_toml,
     write_text,
 )
+from harness.suites.registry import TRACES
 
 FILENAME: Final = "report.html"
 MAX_LINES: Final = 400  # per output column
@@ -61,6 +62,7 @@ section.finding{border:1px solid #d0d7de;border-radius:6px;padding:.5rem 1rem;ma
 section.waived{opacity:.75}
 .cls{font-family:monospace;background:#ffebe9;padding:0 .3rem;border-radius:4px}
 .grid{display:grid;gap:.5rem;overflow-x:auto}
+.tree span{display:block}.tree-d1{padding-left:1.5em}.tree-d2{padding-left:3em;color:#57606a}
 .col{min-width:0;border:1px solid #d0d7de;border-radius:4px}
 .col h4{margin:0;padding:.25rem .5rem;background:#f6f8fa;border-bottom:1px solid #d0d7de}
 pre{margin:0;padding:.4rem .5rem;font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;
@@ -149,10 +151,6 @@ def _e(value: object) -> str:
 # --------------------------------------------------------------------------- output lines
 
 
-def _child(path: tuple[str | int, ...], key: str | int) -> tuple[str | int, ...]:
-    return (*path, key)
-
-
 def _lines(
     value: Any, path: tuple[str | int, ...], depth: int, prefix: str, suffix: str
 ) -> Iterator[tuple[str, str]]:
@@ -165,13 +163,13 @@ def _lines(
         for index, (key, item) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
             label = json.dumps(key, ensure_ascii=False) + ": "
-            yield from _lines(item, _child(path, key), depth + 1, label, comma)
+            yield from _lines(item, (*path, key), depth + 1, label, comma)
         yield here, f"{pad}}}{suffix}"
     elif isinstance(value, list) and value:
         yield here, f"{pad}{prefix}["
         for index, item in enumerate(value):
             comma = "," if index < len(value) - 1 else ""
-            yield from _lines(item, _child(path, index), depth + 1, "", comma)
+            yield from _lines(item, (*path, index), depth + 1, "", comma)
         yield here, f"{pad}]{suffix}"
     else:
         if isinstance(value, str):
@@ -224,7 +222,8 @@ def _column(name: str, item: dict[str, Any]) -> str:
     status = (
         f' <span class="muted">HTTP {_e(output["status"])}</span>' if "status" in output else ""
     )
-    parts = [f'<div class="col"><h4>{_e(name)}{status}</h4>', _body(output, own, other)]
+    tree = trace_view.to_html(output["text"]) if item["suite"] == TRACES else None
+    parts = [f'<div class="col"><h4>{_e(name)}{status}</h4>', tree or _body(output, own, other)]
     if "infra" in output:
         infra = output["infra"]
         parts.append(f"<pre>{_e(infra['kind'])}: {_e(infra['message'])}</pre>")

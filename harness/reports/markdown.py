@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import volatile
-from harness.reports import coverage_view
+from harness.reports import coverage_view, trace_view
 from harness.reports.common import (
     by_runtime,
     cause_findings,
@@ -33,6 +33,7 @@ from harness.reports.common import (
     truncate,
     write_text,
 )
+from harness.suites.registry import TRACES
 
 FILENAME: Final = "report.md"
 MAX_ITEMS: Final = 40  # findings listed in full; the rest are counted
@@ -252,6 +253,10 @@ def _item(number: int, item: dict[str, Any]) -> list[str]:
         stderr = one_line(truncate(item["outputs"][name]["stderr"], VALUE_LIMIT))
         block.append(f"{(name + ' stderr').ljust(width)}  {stderr}")
     out = [head, "", " · ".join(facts), "", fenced(block)]
+    if item["suite"] == TRACES:  # each side's tree, the reference's first
+        for name in names:
+            tree = trace_view.to_markdown(item["outputs"][name]["text"])
+            out += ["", f"{name}'s tree:", "", fenced((tree or "(none)").split("\n"))]
     if item["replay"] or item["reproducer"]:
         out += ["", f"reproduce: {code(item['replay'] or item['reproducer'])}"]
     return [*out, ""]

@@ -160,12 +160,13 @@ def _row_links(trace: str, sent: dict[str, Any], events: list[Any]) -> list[Diff
         found.append(
             _link("$.row.session_id", trace, row.get("session_id"), "the row's session_id")
         )
-    spans = {e.get("id"): e for e in events if isinstance(e, dict) and e.get("type") == "span"}
+    by_id = {e.get("id"): e for e in events if isinstance(e, dict)}
     for iteration, span_id in row.get("spans") or []:
-        span = spans.get(span_id)
-        named = _SPAN_NAME.fullmatch(str(span.get("name"))) if span is not None else None
-        if named is None or int(named.group(1)) != iteration:
-            what = "no span of this tree" if span is None else f"the span {span.get('name')!r}"
+        named = by_id.get(span_id)
+        name = str(named.get("name")) if named is not None else ""
+        attempt = _SPAN_NAME.fullmatch(name) if named and named.get("type") == "span" else None
+        if attempt is None or int(attempt.group(1)) != iteration:
+            what = f"the {named.get('type')} {name!r}" if named else "no span of this tree"
             found.append(
                 _link(
                     f"$.row.attempts[{iteration}].span_id",
