@@ -64,7 +64,12 @@ class Router:
 
     async def handle(self, request: Request) -> Action:
         outcome = _Outcome()
-        action = await self._route(request, outcome)
+        self.collector.store.arrived(self.listener)
+        try:
+            action = await self._route(request, outcome)
+        except BaseException:  # answered 500 by the server, counted there
+            self.collector.store.record(self.listener, Delivery(request.path, 500))
+            raise
         self.collector.store.record(self.listener, _delivery(request, action, outcome))
         return action
 

@@ -58,6 +58,7 @@ class _Listener:
     deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=MAX_DELIVERIES))
     faulted: set[str] = field(default_factory=set)  # trace ids a lost request carried
     last_delivery: float = 0.0  # time.monotonic() of the last request
+    in_flight: int = 0  # requests arrived and not answered yet (a slow one sleeps)
     # By the store's ``index`` key: how many observations, under which trace ids.
     indexed: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
 
@@ -121,10 +122,18 @@ class TraceStore:
         with self._changed:
             self._listeners[listener].indexed.pop(key, None)
 
+    def arrived(self, listener: str) -> None:
+        """A request came in; ``record`` says it was answered."""
+        with self._changed:
+            state = self._listeners[listener]
+            state.in_flight += 1
+            state.last_delivery = time.monotonic()
+
     def record(self, listener: str, delivery: Delivery) -> None:
         with self._changed:
             state = self._listeners[listener]
             state.deliveries.append(delivery)
+            state.in_flight = max(0, state.in_flight - 1)
             state.last_delivery = time.monotonic()
             if delivery.fault is not None and delivery.fault != CollectorFault.SLOW:  # stored late
                 state.faulted.update(delivery.trace_ids)
@@ -146,18 +155,19 @@ class TraceStore:
         timeout_s: float,
         done: Callable[[], bool],
     ) -> float:
-        """Wait until ``done()``, or until nothing has arrived for ``quiet_s``
-        since ``since`` (time.monotonic()) and the last request, or at most
-        ``timeout_s``. Returns the time waited."""
+        """Wait until ``done()``, or until no request is in flight and none
+        has come for ``quiet_s`` since ``since`` (time.monotonic()) and the
+        last one, or at most ``timeout_s``. Returns the time waited."""
         started = time.monotonic()
         deadline = started + timeout_s
         with self._changed:
             while not done():
                 now = time.monotonic()
-                quiet_until = max(since, self._listeners[listener].last_delivery) + quiet_s
-                if now >= quiet_until or now >= deadline:
+                state = self._listeners[listener]
+                quiet_until = max(since, state.last_delivery) + quiet_s
+                if now >= deadline or (now >= quiet_until and state.in_flight == 0):
                     break
-                self._changed.wait(min(quiet_until, deadline) - now)
+                self._changed.wait(max(0.01, min(quiet_until, deadline) - now))
         return time.monotonic() - started
 
     def deliveries(self, listener: str) -> list[Delivery]:

@@ -91,10 +91,8 @@ class Tracing:
             "waited_s": round(waited, 3),
             "row": row,
         }
-        for tree in (primary, *others):
-            if tree is not None:
-                self.standin.forget(target, tree.trace_id)
-        store.forget_key(target, entry.session)
+        # Trees are kept for the run: a session is read again when its case
+        # is (settling, causes, the gate), and must read the same.
         return json.dumps(answer, ensure_ascii=False)
 
     def _trees(
