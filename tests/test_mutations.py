@@ -255,11 +255,11 @@ MUTATIONS: Final = {
         max_examples=TRACED_BUDGET,
         shrink=False,
     ),
-    "go-row-span-id-is-the-trace": Mutation(
+    "go-row-span-id-names-no-span": Mutation(
         stack="go",
         file="internal/server/iterate.go",
-        before="\t\ta.SpanID = &spanID\n",
-        after="\t\ta.SpanID = &sess.trace\n",
+        before="\treturn id\n",
+        after="\treturn langfuse.NewObservationID()\n",
         suites=TRACED,
         max_examples=TRACED_BUDGET,
         shrink=False,

@@ -11,7 +11,7 @@ then decoding (400). A fault answers before all of them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -19,7 +19,7 @@ from harness.http_server import Action, Answer, BadBody, Drop, Request, json_ans
 from harness.langfuse import ingestion, otel_map, otlp
 from harness.langfuse.auth import refusal
 from harness.langfuse.faults import CollectorFault, FaultRule, first_applying
-from harness.langfuse.observation import Transport
+from harness.langfuse.observation import Transport, TreeObservation
 from harness.langfuse.store import Delivery
 
 if TYPE_CHECKING:
@@ -100,13 +100,13 @@ class Router:
                 await self._faulted(set(), outcome) or self._unauthorised(request) or self._bad(exc)
             )
         outcome.events = len(checked)
-        faulted = await self._faulted(ingestion.trace_ids(checked), outcome)
+        accepted = [event.observation for event in checked if event.observation is not None]
+        faulted = await self._faulted(ingestion.trace_ids(checked), outcome, accepted)
         if faulted is not None:
             return faulted
         denied = self._unauthorised(request)
         if denied is not None:
             return denied
-        accepted = [event.observation for event in checked if event.observation is not None]
         outcome.stored = self.collector.store.add(self.listener, accepted)
         return json_answer(207, ingestion.answer_body(checked))
 
@@ -124,13 +124,14 @@ class Router:
             faulted = await self._faulted(set(), outcome)
             return faulted or self._unauthorised(request) or self.refuse(exc.status, str(exc), "")
         outcome.events = sum(1 for _ in otel_map.spans(decoded.message))
-        faulted = await self._faulted(otel_map.trace_ids(decoded.message), outcome)
+        mapped = otel_map.observations(decoded.message)
+        trace_ids = otel_map.trace_ids(decoded.message)
+        faulted = await self._faulted(trace_ids, outcome, mapped.observations)
         if faulted is not None:
             return faulted
         denied = self._unauthorised(request)
         if denied is not None:
             return denied
-        mapped = otel_map.observations(decoded.message)
         outcome.stored = self.collector.store.add(self.listener, mapped.observations)
         return otlp.answer(decoded, mapped.rejected, mapped.message)
 
@@ -146,14 +147,20 @@ class Router:
             self.refuse(401, reason, ""), "WWW-Authenticate", 'Basic realm="langfuse"'
         )
 
-    async def _faulted(self, trace_ids: set[str], outcome: _Outcome) -> Action | None:
+    async def _faulted(
+        self,
+        trace_ids: set[str],
+        outcome: _Outcome,
+        observations: Sequence[TreeObservation] = (),
+    ) -> Action | None:
         """The fault that answers this request, if one applies (a slow one
-        only delays: None once slept)."""
+        only delays: None once slept). What it carried is recorded: the
+        trace ids, and the store's index keys of its observations."""
         fault = first_applying(self.collector.faults(self.listener), trace_ids)
         if fault is None:
             return None
         outcome.fault = fault.mode.value
-        outcome.trace_ids = frozenset(trace_ids)
+        outcome.trace_ids = frozenset(trace_ids) | self.collector.store.keys_of(observations)
         return await _carry_out(fault, self)
 
     async def _health(self, request: Request, outcome: _Outcome) -> Action:

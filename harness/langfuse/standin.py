@@ -124,8 +124,8 @@ class LangfuseStandIn(BackgroundServer):
         rules = [r for r in self.collector.faults(name) if r is not changed]
         await self.collector.set_faults(name, [*rules, changed] if add else rules)
 
-    def was_faulted(self, name: str, trace_id: str) -> bool:
-        return self.collector.store.was_faulted(name, trace_id)
+    def was_faulted(self, name: str, trace_id: str | None, key: str | None = None) -> bool:
+        return self.collector.store.was_faulted(name, trace_id, key)
 
     def clear_faults(self, name: str) -> None:
         self.set_faults(name, [])

@@ -112,6 +112,12 @@ class TraceStore:
             traces.add(observation.trace_id or "")
             state.indexed[key] = (count + 1, traces)
 
+    def keys_of(self, observations: Sequence[TreeObservation]) -> frozenset[str]:
+        """The ``index`` keys of ``observations`` (none without an index)."""
+        if self._index is None:
+            return frozenset()
+        return frozenset(k for k in map(self._index, observations) if k is not None)
+
     def indexed(self, listener: str, key: str) -> tuple[int, frozenset[str]]:
         """How many observations ``index`` gave ``key``, and their trace ids."""
         with self._changed:
@@ -139,12 +145,15 @@ class TraceStore:
                 state.faulted.update(delivery.trace_ids)
             self._changed.notify_all()
 
-    def was_faulted(self, listener: str, trace_id: str) -> bool:
-        """Whether a request carrying ``trace_id``'s events was lost to a
-        collector fault (down, 500, 401): its tree may lack them."""
+    def was_faulted(self, listener: str, trace_id: str | None, key: str | None = None) -> bool:
+        """Whether a request carrying ``trace_id``'s events (or observations
+        of index ``key``) was lost to a collector fault (down, 500, 401):
+        its tree may lack them."""
         with self._changed:
             faulted = self._listeners[listener].faulted
-            return any(c in faulted for c in trace_id_candidates(trace_id))
+            if key is not None and key in faulted:
+                return True
+            return trace_id is not None and any(c in faulted for c in trace_id_candidates(trace_id))
 
     def settle(
         self,

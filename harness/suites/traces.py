@@ -98,11 +98,14 @@ def compare_trees(reference: Observation, target: Observation) -> tuple[Differen
     assert isinstance(expected, dict) and isinstance(sent, dict)
     if sent.get("faulted"):
         return ()
+    split = _split(session.id, sent)
+    if split:  # the news; its parts cannot be compared with one tree
+        return tuple(split)
     events = sent.get("events") or []
     if not events:
         return (_no_tree(session.id, sent),)
     trace = _session_trace(expected, sent, session.answers[target.target])
-    found = [*_split(session.id, sent), *_row_links(trace, sent, events)]
+    found = _row_links(trace, sent, events)
     found += _times(events)
     want = [_normal(e, trace) for e in expected.get("events") or []]
     got = [_normal(e) for e in events]
@@ -134,17 +137,21 @@ def _no_tree(session: str, sent: dict[str, Any]) -> Difference:
 
 
 def _split(session: str, sent: dict[str, Any]) -> list[Difference]:
+    """A session whose observations went to more than one trace (the seeds'
+    N+1 disconnected traces), or to none under its own trace id."""
     others = sent.get("others") or []
     if not others:
         return []
+    trees = len(others) + (1 if sent.get("events") else 0)
     return [
         Difference(
             DivergenceClass.EXTRA_FIELD,
             "$.trees",
             expected=1,
-            actual=1 + len(others),
-            note=f"session {session} is {1 + len(others)} trace trees, not one "
-            f"(also {', '.join(map(str, others[:3]))})",
+            actual=trees,
+            note=f"session {session} is {trees} trace trees, not one: "
+            f"{', '.join(map(str, others[:3]))} beside its own trace "
+            f"{sent.get('trace_id') or '(none)'}",
         )
     ]
 

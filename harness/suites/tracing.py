@@ -87,7 +87,7 @@ class Tracing:
             "trace_id": primary.trace_id if primary is not None else None,
             "events": [_event(o) for o in primary.observations] if primary is not None else [],
             "others": [tree.trace_id for tree in others],
-            "faulted": trace is not None and self.standin.was_faulted(target, trace),
+            "faulted": self.standin.was_faulted(target, trace, entry.session),
             "waited_s": round(waited, 3),
             "row": row,
         }
@@ -103,8 +103,8 @@ class Tracing:
         primary = self.standin.tree(target, trace) if trace else None
         _, ids = self.standin.collector.store.indexed(target, session)
         naming = [t for t in (self.standin.tree(target, i) for i in sorted(ids)) if t is not None]
-        if primary is None and naming:
-            primary = naming[0]
+        if trace is None and naming:
+            primary = naming[0]  # no id to go by: the first tree that names it
         others = [t for t in naming if primary is None or t.trace_id != primary.trace_id]
         return primary, others
 
