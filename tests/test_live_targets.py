@@ -288,9 +288,13 @@ def test_a_runtime_dispatches_each_suite_to_its_part(server: _Server) -> None:
     class Probe:
         name = "rust"
         closed = 0
+        interrupted = 0
 
         def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
             return [Observation("rust", f"probe {case}") for case in cases]
+
+        def interrupt(self) -> None:
+            self.interrupted += 1
 
         def close(self) -> None:
             self.closed += 1
@@ -304,5 +308,7 @@ def test_a_runtime_dispatches_each_suite_to_its_part(server: _Server) -> None:
     assert futures is not None and futures[0].result(timeout=5).status == 200
     with pytest.raises(TargetError, match="not configured"):
         runtime.run_batch("validate", [1])
+    runtime.interrupt()  # each part once, however many suites it answers
+    assert probe.interrupted == 1
     runtime.close()
     assert probe.closed == 1
