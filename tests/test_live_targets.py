@@ -235,6 +235,27 @@ def test_close_ends_requests_in_flight_and_leaves_no_thread(server: _Server) -> 
     assert "parity-http" not in [t.name for t in threading.enumerate()]
 
 
+def test_an_interrupt_ends_the_batches_sent_so_far_as_observations(server: _Server) -> None:
+    """Each request of the batch in flight, in flight or waiting for the gate,
+    ends as an infrastructure observation naming it; a later batch runs."""
+    target = HttpTarget("go", url_of(server), {"s": post(lambda c: f"/slow/{c}")}, concurrency=2)
+    try:
+        futures = target.submit("s", [5, 5, 5])
+        assert futures is not None
+        time.sleep(0.2)  # two in flight, one waiting for the gate
+        target.interrupt()
+        ended = [future.result(timeout=4) for future in futures]  # 5 s each otherwise
+        later = target.run_batch("s", [0])
+    finally:
+        target.close()
+    for observation in ended:
+        assert observation.infra is not None and observation.infra.kind is DivergenceClass.CRASH
+        assert observation.infra.message.startswith(f"go: POST {url_of(server)}/slow/5 ")
+        assert "interrupted" in observation.infra.message
+        assert observation.session is not None  # which session it was, still said
+    assert [o.status for o in later] == [200]
+
+
 def test_http_targets_of_a_process_share_one_event_loop_thread(server: _Server) -> None:
     targets = [HttpTarget(name, url_of(server), {"s": post("/x")}) for name in ("a", "b", "c")]
     try:

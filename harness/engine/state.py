@@ -115,6 +115,7 @@ class Tally:
 
 
 _NOT_SHRUNK: Final = frozenset({DivergenceClass.TIMEOUT, DivergenceClass.UNSTABLE})
+_PLANNED: Final = frozenset({StopReason.COMPLETED, StopReason.EXHAUSTED})
 
 
 @dataclass
@@ -140,7 +141,10 @@ class SuiteState:
         return self.reason is StopReason.OUT_OF_TIME
 
     def stop(self, reason: StopReason) -> None:
-        if self.reason is None or self.reason is StopReason.TARGET_DOWN:
+        # A target down lets the suite go on with the others: a reason that
+        # ends it early says more, its end as planned does not.
+        down = self.reason is StopReason.TARGET_DOWN
+        if self.reason is None or (down and reason not in _PLANNED):
             self.reason = reason
 
     def out_of_share(self) -> bool:

@@ -6,7 +6,9 @@ hang is an observation with ``infra`` set; the process is restarted for the
 next case, and its stderr is kept for the report. A batch stops early, its
 cases left not sent, when it is interrupted (``interrupt``: the engine is out
 of time) or after ``DEAD_AFTER`` failures in a row: a probe that hangs on
-every case is down after that many timeouts, not after one per case.
+every case is down after that many timeouts, not after one per case. The
+count goes on from batch to batch of a suite; once it is reached, a batch
+tries its first case only (a probe that has come back resets it).
 """
 
 from __future__ import annotations
@@ -46,14 +48,15 @@ def _one_json_value(text: str) -> bool:
     return True
 
 
-def _failing_streak(observations: Sequence[Observation]) -> int:
-    """How many of the last observations are infrastructure failures."""
+def _failing_streak(observations: Sequence[Observation], before: int) -> int:
+    """How many infrastructure failures in a row end ``observations``, with
+    the ``before`` that ended the batches before if all of them are."""
     streak = 0
     for observation in reversed(observations):
         if observation.infra is None:
-            break
+            return streak
         streak += 1
-    return streak
+    return before + streak
 
 
 class ProbeTarget:
@@ -75,6 +78,7 @@ class ProbeTarget:
         self._started = 0
         self._interrupted = 0
         self._working: set[subprocess.Popen[bytes]] = set()
+        self._streaks: dict[str, int] = {}  # per suite: failures in a row so far
 
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
         config = self._probes[suite]
@@ -82,13 +86,11 @@ class ProbeTarget:
             self._started += 1
             batch = self._started
         if config.mode == "jsonl":
-            return self._run_jsonl(suite, config, cases, batch)
-        out: list[Observation] = []
-        for index, case in enumerate(cases):
-            if stop := self._stop_reason(batch, out):
-                out.extend(self._not_sent(suite, stop, len(cases) - index))
-                break
-            out.append(self._run_oneshot(suite, config, case, batch))
+            out = self._run_jsonl(suite, config, cases, batch)
+        else:
+            out = self._run_oneshots(suite, config, cases, batch)
+        if not self._was_interrupted(batch):  # an interrupt is no failure of the probe's
+            self._streaks[suite] = _failing_streak(out, self._streaks.get(suite, 0))
         return out
 
     def interrupt(self) -> None:
@@ -115,12 +117,13 @@ class ProbeTarget:
         with self._lock:
             self._working.discard(proc)
 
-    def _stop_reason(self, batch: int, out: Sequence[Observation]) -> str | None:
+    def _stop_reason(self, batch: int, suite: str, out: Sequence[Observation]) -> str | None:
         """Why the rest of the batch is not sent, if it is not."""
         if self._was_interrupted(batch):
             return "the batch was interrupted"
-        if _failing_streak(out) >= DEAD_AFTER:
-            return f"the {DEAD_AFTER} cases before failed in a row: the target is down"
+        streak = _failing_streak(out, self._streaks.get(suite, 0))
+        if out and streak >= DEAD_AFTER:
+            return f"the {streak} cases before it failed in a row: the target is down"
         return None
 
     def _not_sent(self, suite: str, why: str, count: int) -> list[Observation]:
@@ -148,7 +151,7 @@ class ProbeTarget:
         out: list[Observation] = []
         remaining = list(cases)
         while remaining:
-            if stop := self._stop_reason(batch, out):
+            if stop := self._stop_reason(batch, suite, out):
                 out.extend(self._not_sent(suite, stop, len(remaining)))
                 break
             process = self._process(suite, config)
@@ -214,6 +217,17 @@ class ProbeTarget:
         )
 
     # -- oneshot -----------------------------------------------------------
+
+    def _run_oneshots(
+        self, suite: str, config: ProbeConfig, cases: Sequence[JsonValue], batch: int
+    ) -> list[Observation]:
+        out: list[Observation] = []
+        for index, case in enumerate(cases):
+            if stop := self._stop_reason(batch, suite, out):
+                out.extend(self._not_sent(suite, stop, len(cases) - index))
+                break
+            out.append(self._run_oneshot(suite, config, case, batch))
+        return out
 
     def _run_oneshot(
         self, suite: str, config: ProbeConfig, case: JsonValue, batch: int
