@@ -234,10 +234,13 @@ def test_row3_a_name_that_is_not_utf8_is_printed_escaped_where_stdout_is_strict(
 # --------------------------------------------------------------------------- rows 4 and 10
 
 
-def stalling_probe(folder: Path, *, answers: int = 0, hang_on: str = "") -> list[str]:
+def stalling_probe(
+    folder: Path, *, answers: int = 0, hang_on: str = "", delay: float = 0.0
+) -> list[str]:
     """A probe that writes a line to ``starts`` each time it starts, answers
-    (as the reference does) at most ``answers`` lines per process, and then,
-    or on a line holding ``hang_on`` (every line: ""), hangs without a word.
+    (as the reference does, ``delay`` seconds a line) at most ``answers``
+    lines per process, and then, or on a line holding ``hang_on`` (every
+    line: ""), hangs without a word.
     Its command line names ``folder``: what it leaves running can be found."""
     script = folder / "stalling.py"
     script.write_text(
@@ -251,6 +254,7 @@ def stalling_probe(folder: Path, *, answers: int = 0, hang_on: str = "") -> list
         "    count += 1\n"
         f"    if count > {answers} and {hang_on!r} in line:\n"
         "        time.sleep(3600)\n"
+        f"    time.sleep({delay})\n"
         "    print(answer_extract_json_line(line.rstrip('\\n')), flush=True)\n",
         encoding="utf-8",
     )
@@ -325,6 +329,25 @@ def test_row4_a_suite_cut_short_by_max_time_says_so(tmp_path: Path) -> None:
     assert suite["stop_reason"] == "out_of_time" and suite["out_of_time"] is True
     assert 0 < suite["cases"] <= 64  # the batches answered in full
     assert "result: parity in the cases checked, extract_json cut short by --max-time" in stdout
+    assert none_left(tmp_path)
+
+
+def test_row4_max_time_holds_against_a_slow_probe(tmp_path: Path) -> None:
+    """Half a second a case, 64 cases a batch: the bound holds, and the
+    suite says it ran out, whether it checked a case or none."""
+    started = time.monotonic()
+    code, document, stdout = stalling_run(
+        tmp_path, 60.0, "--max-time", "1", delay=0.5, hang_on="\N{SNOWMAN}"
+    )
+    assert time.monotonic() - started < 30, "the bound did not hold"  # a hang guard only
+    suite = document["suites"]["extract_json"]
+    assert suite["stop_reason"] == "out_of_time" and suite["out_of_time"] is True
+    if code == 0:
+        assert suite["cases"] > 0
+        assert "result: parity in the cases checked, extract_json cut short by --max-time" in stdout
+    else:
+        assert code == 2 and suite["cases"] == 0, stdout
+        assert "share of --max-time ran out before the targets answered" in stdout
     assert none_left(tmp_path)
 
 
