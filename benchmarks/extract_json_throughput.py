@@ -162,6 +162,9 @@ class TimedTarget:
         finally:
             self.intervals.add(start, time.perf_counter())
 
+    def interrupt(self) -> None:
+        self.inner.interrupt()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -48,6 +48,13 @@ PROVIDERS: Final = (("mock", "scripted"), ("ollama_cloud", "kimi-k2.6"), ("opena
 # every minimal case is too); how many times a new cause's trigger is
 # replayed before it fails the gate (fewer sightings: flaky).
 SHRINK_SECONDS: Final = 20.0
+# After this many infrastructure failures in a row a target is treated as
+# down for the rest of the suite (each would cost a restart or a timeout);
+# a probe target stops a batch at that count too, not only between batches.
+DEAD_AFTER: Final = 10
+# --max-time: how long past a suite's share the engine waits for answers
+# still in flight before it interrupts the targets and says it ran out.
+DEADLINE_GRACE_S: Final = 2.0
 AA_RATE: Final = 0.1
 FLAKY_REPLAYS: Final = 3
 

@@ -66,6 +66,9 @@ class Answering:
             out.append(Observation(self.name, json.dumps({"n": case["n"], "id": ident})))
         return out
 
+    def interrupt(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

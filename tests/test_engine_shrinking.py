@@ -31,6 +31,9 @@ class Wrong:
         self.calls += len(cases)
         return [Observation(self.name, "bad" if self.wrong(c) else "ok") for c in cases]
 
+    def interrupt(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

@@ -235,6 +235,27 @@ def test_close_ends_requests_in_flight_and_leaves_no_thread(server: _Server) -> 
     assert "parity-http" not in [t.name for t in threading.enumerate()]
 
 
+def test_an_interrupt_ends_the_batches_sent_so_far_as_observations(server: _Server) -> None:
+    """Each request of the batch in flight, in flight or waiting for the gate,
+    ends as an infrastructure observation naming it; a later batch runs."""
+    target = HttpTarget("go", url_of(server), {"s": post(lambda c: f"/slow/{c}")}, concurrency=2)
+    try:
+        futures = target.submit("s", [5, 5, 5])
+        assert futures is not None
+        time.sleep(0.2)  # two in flight, one waiting for the gate
+        target.interrupt()
+        ended = [future.result(timeout=4) for future in futures]  # 5 s each otherwise
+        later = target.run_batch("s", [0])
+    finally:
+        target.close()
+    for observation in ended:
+        assert observation.infra is not None and observation.infra.kind is DivergenceClass.CRASH
+        assert observation.infra.message.startswith(f"go: POST {url_of(server)}/slow/5 ")
+        assert "interrupted" in observation.infra.message
+        assert observation.session is not None  # which session it was, still said
+    assert [o.status for o in later] == [200]
+
+
 def test_http_targets_of_a_process_share_one_event_loop_thread(server: _Server) -> None:
     targets = [HttpTarget(name, url_of(server), {"s": post("/x")}) for name in ("a", "b", "c")]
     try:
@@ -288,9 +309,13 @@ def test_a_runtime_dispatches_each_suite_to_its_part(server: _Server) -> None:
     class Probe:
         name = "rust"
         closed = 0
+        interrupted = 0
 
         def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
             return [Observation("rust", f"probe {case}") for case in cases]
+
+        def interrupt(self) -> None:
+            self.interrupted += 1
 
         def close(self) -> None:
             self.closed += 1
@@ -304,5 +329,7 @@ def test_a_runtime_dispatches_each_suite_to_its_part(server: _Server) -> None:
     assert futures is not None and futures[0].result(timeout=5).status == 200
     with pytest.raises(TargetError, match="not configured"):
         runtime.run_batch("validate", [1])
+    runtime.interrupt()  # each part once, however many suites it answers
+    assert probe.interrupted == 1
     runtime.close()
     assert probe.closed == 1

@@ -218,6 +218,9 @@ def print_summary(summary: RunSummary, paths: dict[str, Path]) -> None:
     verdict = {0: "parity", 1: "divergence", 2: "infrastructure error"}[summary.exit_code]
     if summary.exit_code == 2 and summary.uncovered and not any(s.errors for s in summary.suites):
         verdict = "rule coverage below --min-rule-cases"
+    short = [suite.suite for suite in summary.suites if suite.out_of_time]
+    if summary.exit_code == 0 and short:
+        verdict = f"parity in the cases checked, {', '.join(short)} cut short by --max-time"
     out.print(f"result: {verdict} (exit {summary.exit_code}) in {summary.elapsed_s:.1f}s")
     for kind, path in sorted(paths.items()):
         out.print(Text(f"  {kind}: {path}"))

@@ -50,7 +50,7 @@ class TriggerReplay:
             below = (self.by_name.get(n) for n in registry.derived_from(name))
             derived = [d for d in below if isinstance(d, DerivedSuite)]
             checked = self.checker.check_with_derived(
-                suite, trigger.input, derived, quiet=True, twice=self.twice
+                suite, trigger.input, derived, quiet=True, twice=self.twice, deadline=self.deadline
             )
             for checked_suite, results in checked.items():
                 self.replayed[checked_suite] += len(results)

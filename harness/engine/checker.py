@@ -13,19 +13,28 @@ are compared with each other (``harness.stability``), and a path where they
 differ becomes one ``unstable`` difference instead of whatever the first
 answer showed there. Declared volatile paths (``parity.toml [volatile]``)
 are dropped after that, and counted.
+
+With a deadline (``--max-time``), answers are waited for until it is past by
+``DEADLINE_GRACE_S``: then the suite is out of time, every target is
+interrupted (and batches queued behind are cancelled), and what was compared
+so far is what the batch gave. A hung target never holds a run past its bound.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from harness import compare, coverage, interrupts
-from harness.engine.state import Choices, SuiteState, Tally
+from harness.defaults import DEADLINE_GRACE_S
+from harness.engine.state import Choices, StopReason, SuiteState, Tally
 from harness.errors import TargetError
 from harness.events import CaseChecked, Event
 from harness.model import (
@@ -45,6 +54,7 @@ from harness.volatile import Declared, DeclaredUse
 
 Listener = Callable[[Event], None]
 
+T = TypeVar("T")
 _Answers = Sequence[Observation | Future[Observation]] | Future[list[Observation]]
 _Observed = dict[str, _Answers]
 
@@ -101,6 +111,8 @@ class Checker:
             t.name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parity-{t.name}")
             for t in self.targets
         }
+        self._pooled: set[Future[list[Observation]]] = set()  # batches the workers hold
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -139,17 +151,22 @@ class Checker:
         *,
         quiet: bool = False,
         twice: bool = False,
+        deadline: float | None = None,
     ) -> dict[str, list[CaseResult]]:
         """Check ``case`` in ``suite``, then in each of ``derived`` what it
         produced (an iterate case, then the session row it wrote): results by
         suite name. ``quiet``: no events, and a target error is an empty
-        result instead of an exception (grouping causes)."""
+        result instead of an exception (grouping causes). Past ``deadline``
+        what is not answered yet is not waited for."""
 
         def state() -> SuiteState:
-            return SuiteState(quiet=quiet, raise_target_errors=not quiet)
+            return SuiteState(quiet=quiet, raise_target_errors=not quiet, deadline=deadline)
 
-        results = {suite.name: self.check(suite, [case], Tally(), state(), twice=twice)}
+        first = state()
+        results = {suite.name: self.check(suite, [case], Tally(), first, twice=twice)}
         produced = [item for r in results[suite.name] if (item := suite.produced(r)) is not None]
+        if first.out_of_time:
+            produced = []
         for other in derived:
             cases = other.cases({suite.name: produced}) if produced else []
             results[other.name] = self.check(other, cases, Tally(), state()) if cases else []
@@ -184,22 +201,34 @@ class Checker:
     def receive(self, flight: Flight, tally: Tally, state: SuiteState) -> list[CaseResult]:
         """Compare a batch sent earlier, case by case as the answers arrive."""
         interrupts.raise_if_requested()
-        suite, results = flight.suite, []
+        suite = flight.suite
+        results: list[CaseResult] = []
         n = len(flight.cases)
         second = {index: n + k for k, index in enumerate(flight.again)}
+        until = state.deadline + DEADLINE_GRACE_S if state.deadline is not None else None
         with flight.cleanup:
             try:
-                rows = {name: _batch(answers) for name, answers in flight.observed.items()}
+                rows = {name: _batch(answers, until) for name, answers in flight.observed.items()}
             except TargetError as exc:
                 self._target_error(suite, state, exc)
+                return []
+            except _Late:
+                self._out_of_time(state)
                 return []
             for index, case in enumerate(flight.cases):
                 # A streamed observation is waited for here: cases are compared
                 # while the later ones of the batch are still in flight.
-                by_target = {name: _resolved(row[index]) for name, row in rows.items()}
-                again = None
-                if index in second:
-                    again = {name: _resolved(row[second[index]]) for name, row in rows.items()}
+                try:
+                    by_target = {name: _resolved(row[index], until) for name, row in rows.items()}
+                    again = None
+                    if index in second:
+                        again = {
+                            name: _resolved(row[second[index]], until) for name, row in rows.items()
+                        }
+                except _Late:
+                    self._out_of_time(state)
+                    return results
+                if again is not None:
                     tally.aa_pairs += 1
                 result = self._compare(suite, case, by_target, again)
                 state.note(result)
@@ -220,6 +249,28 @@ class Checker:
         if twice:
             return list(range(len(cases)))
         return [i for i, case in enumerate(cases) if self.aa.sampled(case)]
+
+    def _out_of_time(self, state: SuiteState) -> None:
+        """The deadline and its grace are past with answers still out: the
+        suite stops, batches queued for a worker never start, and every
+        target stops what it is doing (so that nothing waits for it later)."""
+        state.stop(StopReason.OUT_OF_TIME)
+        with self._lock:
+            pooled = list(self._pooled)
+        for future in pooled:
+            future.cancel()  # only one not started yet is cancelled
+        for target in self.targets:
+            target.interrupt()
+
+    def _pool(self, future: Future[list[Observation]]) -> Future[list[Observation]]:
+        with self._lock:
+            self._pooled.add(future)
+        future.add_done_callback(self._unpool)
+        return future
+
+    def _unpool(self, future: Future[list[Observation]]) -> None:
+        with self._lock:
+            self._pooled.discard(future)
 
     def _target_error(self, suite: Suite, state: SuiteState, exc: TargetError) -> None:
         state.target_failed(suite.name, exc)
@@ -245,7 +296,9 @@ class Checker:
                 futures = target.submit(suite.name, sent)
             if futures is None:
                 worker = self._workers[target.name]
-                observed[target.name] = worker.submit(target.run_batch, suite.name, sent)
+                observed[target.name] = self._pool(
+                    worker.submit(target.run_batch, suite.name, sent)
+                )
             else:
                 observed[target.name] = futures
         answers, rules = [], []
@@ -324,10 +377,29 @@ def _generalised(suite: Suite, failures: tuple[Failure, ...]) -> tuple[Failure, 
     return tuple(unique.values())
 
 
-def _batch(answers: _Answers) -> Sequence[Observation | Future[Observation]]:
+class _Late(Exception):
+    """An answer not in by the deadline's grace, or cancelled by an interrupt."""
+
+
+def _result(future: Future[T], until: float | None) -> T:
+    """What ``future`` gives, waited for until ``until`` at most (None: as long as it takes)."""
+    if until is not None:
+        futures.wait([future], timeout=max(0.0, until - time.monotonic()))
+        if not future.done():
+            raise _Late
+    try:
+        return future.result()
+    except CancelledError:
+        raise _Late from None
+
+
+def _batch(answers: _Answers, until: float | None) -> Sequence[Observation | Future[Observation]]:
     """One answer per case: a pooled batch is waited for whole."""
-    return answers.result() if isinstance(answers, Future) else answers
+    if isinstance(answers, Future):
+        whole: list[Observation] = _result(answers, until)
+        return whole
+    return answers
 
 
-def _resolved(item: Observation | Future[Observation]) -> Observation:
-    return item.result() if isinstance(item, Future) else item
+def _resolved(item: Observation | Future[Observation], until: float | None) -> Observation:
+    return _result(item, until) if isinstance(item, Future) else item

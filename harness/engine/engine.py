@@ -220,7 +220,10 @@ class Engine:
             passes.settle(run)
             self.store.remember(suite, run.tally)
         if run.tally.cases == 0 and not state.target_errors:
-            raise HarnessError(f"suite {suite.name} checked no case{_why_empty(suite)}")
+            if not state.out_of_time:
+                raise HarnessError(f"suite {suite.name} checked no case{_why_empty(suite)}")
+            # Cut short before any answer: out of time, and an error (exit 2).
+            state.checked_nothing(suite.name, share_s)
         state.stop(StopReason.COMPLETED)
         summary = self._summary(run, time.monotonic() - started)
         summary.share_s = share_s

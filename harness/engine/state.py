@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from harness.coverage import SuiteCoverage
+from harness.defaults import DEAD_AFTER
 from harness.errors import TargetError
 from harness.model import (
     REFERENCE,
@@ -21,10 +22,6 @@ from harness.model import (
     Observation,
 )
 from harness.suites.base import case_key, case_size
-
-# After this many infrastructure failures in a row a target is treated as
-# down for the rest of the suite: each would cost a restart or a timeout.
-DEAD_AFTER: Final = 10
 
 Choices = tuple[Any, ...]  # Hypothesis choice values
 
@@ -118,6 +115,7 @@ class Tally:
 
 
 _NOT_SHRUNK: Final = frozenset({DivergenceClass.TIMEOUT, DivergenceClass.UNSTABLE})
+_PLANNED: Final = frozenset({StopReason.COMPLETED, StopReason.EXHAUSTED})
 
 
 @dataclass
@@ -143,7 +141,10 @@ class SuiteState:
         return self.reason is StopReason.OUT_OF_TIME
 
     def stop(self, reason: StopReason) -> None:
-        if self.reason is None or self.reason is StopReason.TARGET_DOWN:
+        # A target down lets the suite go on with the others: a reason that
+        # ends it early says more, its end as planned does not.
+        down = self.reason is StopReason.TARGET_DOWN
+        if self.reason is None or (down and reason not in _PLANNED):
             self.reason = reason
 
     def out_of_share(self) -> bool:
@@ -181,6 +182,14 @@ class SuiteState:
             None,
             infra=InfraError(DivergenceClass.CRASH, f"target {name} is down: {self.dead[name]}"),
         )
+
+    def checked_nothing(self, suite: str, share_s: float | None) -> None:
+        """Out of time before any case was answered: never a pass."""
+        share = f"its {share_s:.1f}s share of --max-time" if share_s is not None else "its time"
+        message = f"suite {suite} checked no case: {share} ran out before the targets answered"
+        failure = Failure(suite, DivergenceClass.TIMEOUT, "$", (), message=message)
+        empty = CaseResult(suite, None, {}, {}, (failure,))
+        self.target_errors.append(Finding(failure=failure, example=empty))
 
     def target_failed(self, suite: str, error: TargetError) -> None:
         self.stop(StopReason.TARGET_ERROR)

@@ -18,6 +18,12 @@ class Target(Protocol):
         observations with ``infra`` set, never exceptions."""
         ...
 
+    def interrupt(self) -> None:
+        """Stop what is in flight, from any thread: the batch being answered
+        ends soon, its answers not yet given coming back as infrastructure
+        observations. A batch started later runs as usual."""
+        ...
+
     def close(self) -> None:
         """Stop everything this target started. Idempotent."""
         ...

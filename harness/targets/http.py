@@ -15,7 +15,8 @@ model calls it made (``model_calls``), which the observation carries as a
 A request that gets no HTTP answer (connection refused or reset, a timeout)
 is an ``Observation`` with ``infra`` set, whose message names the target, the
 URL and, when the target can tell, why its process is gone. It is never an
-exception, and never counted as parity.
+exception, and never counted as parity. ``interrupt`` ends the requests of
+the batches sent so far the same way: each an observation saying so.
 """
 
 from __future__ import annotations
@@ -177,6 +178,11 @@ class HttpTarget:
         self._client: _Client | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # Batches are numbered as they are sent; ``interrupt`` ends those sent
+        # so far: the ones not started yet at once, the others' scopes cancelled.
+        self._sent = 0
+        self._interrupted = 0
+        self._scopes: set[anyio.CancelScope] = set()  # touched on the loop only
 
     # -- the event loop ----------------------------------------------------------
 
@@ -223,8 +229,23 @@ class HttpTarget:
     ) -> list[Future[Observation]]:
         requests = [build(self.name, case) for case in cases]
         lease, client = self._started()
+        with self._lock:
+            self._sent += 1
+            batch = self._sent
         # The client goes with each request: close() may drop it meanwhile.
-        return [lease.submit(self._send, client, request) for request in requests]
+        return [lease.submit(self._send, client, request, batch) for request in requests]
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = self._sent
+            lease = self._lease
+        if lease is not None:
+            with contextlib.suppress(Exception):  # a loop that is going away ends them too
+                lease.run(self._cancel_scopes, timeout=5)
+
+    async def _cancel_scopes(self) -> None:
+        for scope in self._scopes:
+            scope.cancel()
 
     def close(self) -> None:
         with self._lock:
@@ -243,8 +264,28 @@ class HttpTarget:
 
     # -- requests ------------------------------------------------------------------
 
-    async def _send(self, client: _Client, request: HttpRequest) -> Observation:
+    async def _send(self, client: _Client, request: HttpRequest, batch: int) -> Observation:
         url = self.url + request.path
+        started = time.perf_counter()
+        with anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                if batch <= self._interrupted:
+                    scope.cancel()
+                return await self._answer(client, request, url)
+            finally:
+                self._scopes.discard(scope)
+        # Only our own scope's cancellation ends up here (the task's propagates).
+        message = f"{self.name}: {request.method} {url} was interrupted before it was answered"
+        return Observation(
+            self.name,
+            None,
+            infra=InfraError(DivergenceClass.CRASH, message),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            session=_session(request, failed=True),
+        )
+
+    async def _answer(self, client: _Client, request: HttpRequest, url: str) -> Observation:
         async with client.gate:
             started = time.perf_counter()
             try:
@@ -355,9 +396,14 @@ class RuntimeTarget:
             raise TargetError(f"{self.name}: suite {suite!r} is not configured")
         return part
 
+    def interrupt(self) -> None:
+        for part in self._distinct():
+            part.interrupt()
+
     def close(self) -> None:
-        seen: set[int] = set()
-        for part in self.parts.values():
-            if id(part) not in seen:
-                seen.add(id(part))
-                part.close()
+        for part in self._distinct():
+            part.close()
+
+    def _distinct(self) -> list[Target]:
+        """Each part once (one part may answer several suites)."""
+        return list({id(part): part for part in self.parts.values()}.values())

@@ -3,71 +3,41 @@
 ``jsonl`` mode keeps one process per (target, suite) and pipelines a batch of
 lines through it; ``oneshot`` mode starts one process per case. A crash or a
 hang is an observation with ``infra`` set; the process is restarted for the
-next case, and its stderr is kept for the report.
+next case, and its stderr is kept for the report. A batch stops early, its
+cases left not sent, when it is interrupted (``interrupt``: the engine is out
+of time) or after ``DEAD_AFTER`` failures in a row: a probe that hangs on
+every case is down after that many timeouts, not after one per case. The
+count goes on from batch to batch of a suite; once it is reached, a batch
+tries its first case only (a probe that has come back resets it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import operator
-import os
-import select
-import selectors
-import signal
 import subprocess
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Final
 
 from harness.config import ProbeConfig
+from harness.defaults import DEAD_AFTER
 from harness.errors import TargetError
 from harness.model import DivergenceClass, InfraError, JsonValue, Observation
-
-STDERR_KEEP = 16 * 1024
-
-Encode = Callable[[JsonValue], str]
-"""A case -> the text the probe reads: a line (jsonl) or the whole stdin (oneshot)."""
+from harness.targets.lines import (
+    SHARED_LINES,
+    STDERR_KEEP,
+    Encode,
+    LineProcess,
+    kill_group,
+    signal_group,
+)
 
 
 @dataclass(frozen=True)
 class ProbeEncoding:
     oneshot: Encode
     jsonl: Encode
-
-
-class _StderrTail:
-    """Keeps the last bytes a process wrote to stderr (read by a thread, so a
-    chatty probe can never block on a full pipe)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[bytes]) -> None:
-        # read1 returns what is there; read(4096) would wait for 4096 bytes.
-        read = getattr(stream, "read1", stream.read)
-        while chunk := read(4096):
-            with self._lock:
-                self._chunks.append(chunk)
-                self._size += len(chunk)
-                while self._size > STDERR_KEEP and len(self._chunks) > 1:
-                    self._size -= len(self._chunks.popleft())
-
-    def text(self) -> str:
-        with self._lock:
-            data = b"".join(self._chunks)
-        return data[-STDERR_KEEP:].decode("utf-8", errors="replace")
-
-    def join(self) -> None:
-        self._thread.join(timeout=2)
 
 
 def _one_json_value(text: str) -> bool:
@@ -78,210 +48,15 @@ def _one_json_value(text: str) -> bool:
     return True
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
-
-
-# After a batch's last answer, how long to watch for a line more: until the
-# probe is seen waiting (for its next input), at most this long.
-SETTLE_MAX_S: Final = 0.05
-_SETTLE_STEP_S: Final = 0.0002
-_NO_PROC_GRACE_S: Final = 0.002  # where /proc cannot say whether it waits
-
-
-def _running(pid: int) -> bool | None:
-    """Whether the process is running or runnable (Linux /proc; None: cannot tell).
-
-    A jsonl probe that has answered every line it was sent blocks reading its
-    next one; one still running may still print."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    fields = stat.rsplit(b")", 1)[-1].split()
-    return bool(fields) and fields[0] == b"R"
-
-
-class _LineProcess:
-    """One persistent jsonl probe process."""
-
-    def __init__(self, config: ProbeConfig) -> None:
-        try:
-            self.proc = subprocess.Popen(
-                list(config.command),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=config.cwd,
-                start_new_session=True,  # its own group: we can kill all it starts
-            )
-        except OSError as exc:
-            raise TargetError(f"cannot start {config.command[0]}: {exc}") from exc
-        assert self.proc.stdin and self.proc.stdout and self.proc.stderr
-        self.stderr = _StderrTail(self.proc.stderr)
-        self._buffer = b""
-        # What broke the protocol, for the report: when, and the output.
-        self.unread = b""
-        self.unread_when = ""
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        os.set_blocking(self.proc.stdin.fileno(), False)
-
-    def exchange(
-        self, payload: bytes, lines: int, timeout_s: float
-    ) -> tuple[list[bytes], str | None]:
-        """Write ``payload`` (``lines`` lines), read as many answers; (answers,
-        failure kind or None). The kinds: ``timeout``, ``crash`` (gone before
-        answering every line) and ``protocol`` (output beyond one answer per
-        line, read before the batch or after its answers).
-
-        Reading and writing interleave so that neither pipe can fill up and
-        deadlock the pair of us. ``timeout_s`` is per answer: the clock
-        restarts with every answer, so a hang is seen ``timeout_s`` after the
-        last answer, not after the time the whole batch may take.
-        """
-        assert self.proc.stdin and self.proc.stdout
-        self.unread = b""
-        if self._unasked():
-            return [], "protocol"
-        pending: bytes | None = payload
-        answers: list[bytes] = []
-        deadline = time.monotonic() + timeout_s
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.proc.stdout, selectors.EVENT_READ)
-            if pending:
-                selector.register(self.proc.stdin, selectors.EVENT_WRITE)
-            while len(answers) < lines:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return answers, "timeout"
-                for key, _ in selector.select(timeout=left):
-                    if key.fileobj is self.proc.stdin and pending is not None:
-                        # A closed stdin: what it answered is still to be read.
-                        pending = self._write(pending, selector)
-                    else:
-                        before = len(answers)
-                        if not self._read(answers):
-                            return answers, "crash"
-                        if len(answers) > before:
-                            deadline = time.monotonic() + timeout_s
-            # One answer per line: a line more is a broken protocol, and every
-            # answer of this batch may belong to another case.
-            if self._more_after(answers, lines):
-                return answers[:lines], "protocol"
-        return answers, None
-
-    def _unasked(self) -> bool:
-        """Whether the process printed something after the last batch's answers."""
-        assert self.proc.stdout
-        stale: list[bytes] = []
-        ready, _, _ = select.select([self.proc.stdout], [], [], 0)
-        if ready:
-            self._read(stale)  # at EOF nothing: the process ended, which is no protocol error
-        if not stale and not self._buffer:
-            return False
-        self.unread = b"\n".join([*stale, self._buffer])
-        self.unread_when = "output before a batch was sent"
-        return True
-
-    def _more_after(self, answers: list[bytes], lines: int) -> bool:
-        """Whether output follows the ``lines`` answers: read already, or
-        printed before the probe settles (a line more per case comes right
-        after its answer, while the probe still runs; anything later is seen
-        before the next batch). A probe seen waiting costs no wait at all."""
-        assert self.proc.stdout
-        settled = time.monotonic() + SETTLE_MAX_S
-        while len(answers) == lines and not self._buffer:
-            running = _running(self.proc.pid)
-            if running is False:
-                step = 0.0  # one last look: what it printed before it waited
-            elif running is None:
-                step = _NO_PROC_GRACE_S
-            else:
-                step = min(_SETTLE_STEP_S, max(0.0, settled - time.monotonic()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], step)
-            if ready and not self._read(answers):
-                return False  # gone after answering: no protocol error
-            if not ready and (running is not True or time.monotonic() >= settled):
-                return False
-        self.unread = b"\n".join([*answers[lines:], self._buffer])
-        self.unread_when = f"more than the {lines} answer line(s) its batch asked for"
-        return True
-
-    def _write(self, pending: bytes, selector: selectors.BaseSelector) -> bytes | None:
-        assert self.proc.stdin
-        try:
-            written = os.write(self.proc.stdin.fileno(), pending)
-        except BrokenPipeError:
-            selector.unregister(self.proc.stdin)
-            return None
-        rest = pending[written:]
-        if not rest:
-            selector.unregister(self.proc.stdin)
-        return rest
-
-    def _read(self, answers: list[bytes]) -> bool:
-        assert self.proc.stdout
-        try:
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-        except BlockingIOError:
-            return True
-        if not chunk:
-            return False  # EOF: the process is gone
-        self._buffer += chunk
-        *complete, self._buffer = self._buffer.split(b"\n")
-        answers.extend(complete)
-        return True
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            _kill_group(self.proc)
-        self.stderr.join()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
-
-
-class _SharedLines:
-    """The encoded lines of the last few batches, shared by every target.
-
-    Each target is sent the same batch; encoding it once, not once per
-    target, is what counts: the encoders hold the interpreter lock the
-    engine's thread is waiting for. A batch is the same only with the same
-    encoder and the very same case objects (``1 == True``, but their lines
-    differ).
-    """
-
-    def __init__(self, keep: int = 8) -> None:
-        self._lock = threading.Lock()
-        self._recent: deque[tuple[Encode, tuple[JsonValue, ...], bytes]] = deque(maxlen=keep)
-
-    def payload(self, encode: Encode, cases: Sequence[JsonValue]) -> bytes:
-        batch = tuple(cases)
-        with self._lock:
-            for known_encode, known, payload in self._recent:
-                if known_encode is encode and _same_objects(known, batch):
-                    return payload
-            payload = "".join([encode(case) + "\n" for case in batch]).encode("utf-8")
-            self._recent.append((encode, batch, payload))
-            return payload
-
-
-def _same_objects(a: tuple[JsonValue, ...], b: tuple[JsonValue, ...]) -> bool:
-    return len(a) == len(b) and all(map(operator.is_, a, b))
-
-
-_SHARED_LINES = _SharedLines()
+def _failing_streak(observations: Sequence[Observation], before: int) -> int:
+    """How many infrastructure failures in a row end ``observations``, with
+    the ``before`` that ended the batches before if all of them are."""
+    streak = 0
+    for observation in reversed(observations):
+        if observation.infra is None:
+            return streak
+        streak += 1
+    return before + streak
 
 
 class ProbeTarget:
@@ -296,33 +71,98 @@ class ProbeTarget:
         self.name = name
         self._probes = dict(probes)
         self._encodings = dict(encodings)
-        self._lines: dict[str, _LineProcess] = {}
+        self._lines: dict[str, LineProcess] = {}
+        # Batches are numbered as they start; ``interrupt`` ends every batch
+        # up to the one in flight, and kills the processes working on it.
+        self._lock = threading.Lock()
+        self._started = 0
+        self._interrupted = 0
+        self._working: set[subprocess.Popen[bytes]] = set()
+        self._streaks: dict[str, int] = {}  # per suite: failures in a row so far
 
     def run_batch(self, suite: str, cases: Sequence[JsonValue]) -> list[Observation]:
         config = self._probes[suite]
+        with self._lock:
+            self._started += 1
+            batch = self._started
         if config.mode == "jsonl":
-            return self._run_jsonl(suite, config, cases)
-        return [self._run_oneshot(suite, config, case) for case in cases]
+            out = self._run_jsonl(suite, config, cases, batch)
+        else:
+            out = self._run_oneshots(suite, config, cases, batch)
+        if not self._was_interrupted(batch):  # an interrupt is no failure of the probe's
+            self._streaks[suite] = _failing_streak(out, self._streaks.get(suite, 0))
+        return out
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = self._started
+            for proc in self._working:
+                signal_group(proc)
+
+    # -- one batch's progress ---------------------------------------------
+
+    def _was_interrupted(self, batch: int) -> bool:
+        with self._lock:
+            return batch <= self._interrupted
+
+    def _begin(self, batch: int, proc: subprocess.Popen[bytes]) -> bool:
+        """``proc`` works on ``batch`` from now on (False: the batch was interrupted)."""
+        with self._lock:
+            if batch <= self._interrupted:
+                return False
+            self._working.add(proc)
+            return True
+
+    def _end(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._working.discard(proc)
+
+    def _stop_reason(self, batch: int, suite: str, out: Sequence[Observation]) -> str | None:
+        """Why the rest of the batch is not sent, if it is not."""
+        if self._was_interrupted(batch):
+            return "the batch was interrupted"
+        streak = _failing_streak(out, self._streaks.get(suite, 0))
+        if out and streak >= DEAD_AFTER:
+            return f"the {streak} cases before it failed in a row: the target is down"
+        return None
+
+    def _not_sent(self, suite: str, why: str, count: int) -> list[Observation]:
+        message = f"{self.name}: not sent to its {suite} probe ({why})"
+        infra = InfraError(DivergenceClass.CRASH, message)
+        return [Observation(self.name, None, infra=infra) for _ in range(count)]
+
+    def _interrupted_answer(self, suite: str, stderr: str) -> Observation:
+        message = f"{self.name}: its {suite} probe was interrupted before it answered"
+        infra = InfraError(DivergenceClass.CRASH, message)
+        return Observation(self.name, None, infra=infra, stderr=stderr)
 
     # -- jsonl -------------------------------------------------------------
 
-    def _process(self, suite: str, config: ProbeConfig) -> _LineProcess:
+    def _process(self, suite: str, config: ProbeConfig) -> LineProcess:
         process = self._lines.get(suite)
         if process is None or process.proc.poll() is not None:
-            process = self._lines[suite] = _LineProcess(config)
+            process = self._lines[suite] = LineProcess(config)
         return process
 
     def _run_jsonl(
-        self, suite: str, config: ProbeConfig, cases: Sequence[JsonValue]
+        self, suite: str, config: ProbeConfig, cases: Sequence[JsonValue], batch: int
     ) -> list[Observation]:
         encode = self._encodings[suite].jsonl
         out: list[Observation] = []
         remaining = list(cases)
         while remaining:
+            if stop := self._stop_reason(batch, suite, out):
+                out.extend(self._not_sent(suite, stop, len(remaining)))
+                break
             process = self._process(suite, config)
-            payload = _SHARED_LINES.payload(encode, remaining)
+            payload = SHARED_LINES.payload(encode, remaining)
             started = time.perf_counter()
-            answers, failure = process.exchange(payload, len(remaining), config.timeout_s)
+            if not self._begin(batch, process.proc):
+                continue  # interrupted meanwhile: not sent
+            try:
+                answers, failure = process.exchange(payload, len(remaining), config.timeout_s)
+            finally:
+                self._end(process.proc)
             if failure == "protocol":
                 out.extend(self._out_of_protocol(suite, process, len(remaining)))
                 break
@@ -334,15 +174,18 @@ class ProbeTarget:
             if failure is None:
                 break
             # The case after the last answer is the one the process died or hung on.
-            out.append(self._failed(process, failure))
+            failed = self._failed(process, failure)
+            if self._was_interrupted(batch):  # killed by ``interrupt``: no crash of its own
+                failed = self._interrupted_answer(suite, failed.stderr)
+            out.append(failed)
             del self._lines[suite]
             remaining = remaining[len(answers) + 1 :]
         return out
 
-    def _out_of_protocol(self, suite: str, process: _LineProcess, cases: int) -> list[Observation]:
+    def _out_of_protocol(self, suite: str, process: LineProcess, cases: int) -> list[Observation]:
         """Every case of the batch, as the protocol error it is: with a line
         too many, no answer can be told to belong to its case."""
-        _kill_group(process.proc)
+        kill_group(process.proc)
         process.close()
         del self._lines[suite]
         preview = process.unread[:200].decode("utf-8", errors="replace")
@@ -354,14 +197,14 @@ class ProbeTarget:
         stderr = process.stderr.text()
         return [Observation(self.name, None, infra=infra, stderr=stderr) for _ in range(cases)]
 
-    def _failed(self, process: _LineProcess, failure: str) -> Observation:
+    def _failed(self, process: LineProcess, failure: str) -> Observation:
         if failure == "timeout":
-            _kill_group(process.proc)
+            kill_group(process.proc)
         else:
             try:
                 process.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                _kill_group(process.proc)
+                kill_group(process.proc)
         process.close()
         code = process.proc.returncode
         kind = DivergenceClass.TIMEOUT if failure == "timeout" else DivergenceClass.CRASH
@@ -375,7 +218,20 @@ class ProbeTarget:
 
     # -- oneshot -----------------------------------------------------------
 
-    def _run_oneshot(self, suite: str, config: ProbeConfig, case: JsonValue) -> Observation:
+    def _run_oneshots(
+        self, suite: str, config: ProbeConfig, cases: Sequence[JsonValue], batch: int
+    ) -> list[Observation]:
+        out: list[Observation] = []
+        for index, case in enumerate(cases):
+            if stop := self._stop_reason(batch, suite, out):
+                out.extend(self._not_sent(suite, stop, len(cases) - index))
+                break
+            out.append(self._run_oneshot(suite, config, case, batch))
+        return out
+
+    def _run_oneshot(
+        self, suite: str, config: ProbeConfig, case: JsonValue, batch: int
+    ) -> Observation:
         data = self._encodings[suite].oneshot(case).encode("utf-8")
         started = time.perf_counter()
         try:
@@ -389,19 +245,29 @@ class ProbeTarget:
             )
         except OSError as exc:
             raise TargetError(f"cannot start {config.command[0]}: {exc}") from exc
+        if not self._begin(batch, proc):
+            kill_group(proc)
+            proc.communicate()
+            return self._interrupted_answer(suite, "")
         try:
             stdout, stderr = proc.communicate(data, timeout=config.timeout_s)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            kill_group(proc)
             stdout, stderr = proc.communicate()
+            if self._was_interrupted(batch):
+                return self._interrupted_answer(suite, stderr.decode("utf-8", errors="replace"))
             return Observation(
                 self.name,
                 None,
                 infra=InfraError(DivergenceClass.TIMEOUT, "no answer in time"),
                 stderr=stderr.decode("utf-8", errors="replace")[-STDERR_KEEP:],
             )
+        finally:
+            self._end(proc)
         elapsed = (time.perf_counter() - started) * 1000
         err = stderr.decode("utf-8", errors="replace")[-STDERR_KEEP:]
+        if proc.returncode != 0 and self._was_interrupted(batch):
+            return self._interrupted_answer(suite, err)
         text = stdout.decode("utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
         if proc.returncode == 0:
             return Observation(self.name, text, stderr=err, elapsed_ms=elapsed)

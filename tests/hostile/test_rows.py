@@ -1,6 +1,6 @@
 """Issue 18, row by row: each bad input of its table gives what its last
-column asks for (rows 4, 9, 10 and 14 are tested with the engine and the
-scripted model's server)."""
+column asks for (rows 9 and 14, the scripted model's server, are tested in
+tests/test_http_server.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ import json
 import os
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.cli.schema import schema_check
 from harness.config import ProbeConfig
+from harness.defaults import DEAD_AFTER
 from harness.model import DivergenceClass
 from harness.suites.probe import EXTRACT_JSON
 from harness.targets import ProbeTarget
+from tests.fakes import pids_with
 from tests.hostile.support import (
     FIXTURES,
     PYTHON,
@@ -224,6 +229,204 @@ def test_row3_a_name_that_is_not_utf8_is_printed_escaped_where_stdout_is_strict(
     shown = name.encode("utf-8", "backslashreplace").decode("ascii")
     assert done.stdout.startswith(f"{shown}: $.kind: "), done
     refused_process(done, f"missing-{shown}: ")
+
+
+# --------------------------------------------------------------------------- rows 4 and 10
+
+
+def stalling_probe(
+    folder: Path, *, answers: int = 0, hang_on: str = "", delay: float = 0.0
+) -> list[str]:
+    """A probe that writes a line to ``starts`` each time it starts, answers
+    (as the reference does, ``delay`` seconds a line) at most ``answers``
+    lines per process, and then, or on a line holding ``hang_on`` (every
+    line: ""), hangs without a word.
+    Its command line names ``folder``: what it leaves running can be found."""
+    script = folder / "stalling.py"
+    script.write_text(
+        "import sys, time\n"
+        f"with open({str(folder / 'starts')!r}, 'a') as starts:\n"
+        "    starts.write('started\\n')\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from reference_impl.probes import answer_extract_json_line\n"
+        "count = 0\n"
+        "for line in sys.stdin:\n"
+        "    count += 1\n"
+        f"    if count > {answers} and {hang_on!r} in line:\n"
+        "        time.sleep(3600)\n"
+        f"    time.sleep({delay})\n"
+        "    print(answer_extract_json_line(line.rstrip('\\n')), flush=True)\n",
+        encoding="utf-8",
+    )
+    return [PYTHON, str(script)]
+
+
+def starts(folder: Path) -> int:
+    path = folder / "starts"
+    return len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0
+
+
+def stalling_target(folder: Path, mode: str, timeout_s: float, **probe: Any) -> ProbeTarget:
+    command = tuple(stalling_probe(folder, **probe))
+    config = ProbeConfig(command=command, mode=mode, timeout_s=timeout_s, cwd=REPO)
+    encodings = {"extract_json": EXTRACT_JSON.encoding}
+    return ProbeTarget("stalling", {"extract_json": config}, encodings)
+
+
+def stalling_run(
+    folder: Path, timeout_s: float, *args: str, **probe: Any
+) -> tuple[int, dict[str, Any], str]:
+    """``parity run`` of the stalling probe beside one that answers: (exit
+    code, report.json, stdout and stderr)."""
+    config = folder / "parity.toml"
+    config.write_text(
+        f"[run]\ndatabase = {json.dumps(str(folder / 'db'))}\n"
+        "[targets.stalling.probes.extract_json]\n"
+        f"command = {json.dumps(stalling_probe(folder, **probe))}\n"
+        f'timeout_s = {timeout_s}\nmode = "jsonl"\n'
+        "[targets.good.probes.extract_json]\n"
+        f'command = {json.dumps(REFERENCE_PROBE["extract_json"])}\nmode = "jsonl"\n'
+        f"cwd = {json.dumps(str(REPO))}\n",
+        encoding="utf-8",
+    )
+    report = folder / "report"
+    args = ("run", "--config", str(config), "--report-dir", str(report), "--seed", "1", *args)
+    done = invoke([*args, "--suite", "extract_json", "--no-shrink"], folder)
+    document = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    return done.exit_code, document, done.stdout + done.stderr
+
+
+def none_left(folder: Path) -> bool:
+    deadline = time.monotonic() + 5
+    while pids_with(str(folder / "stalling.py")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pids_with(str(folder / "stalling.py"))
+
+
+def test_row4_max_time_holds_against_a_probe_that_hangs(tmp_path: Path) -> None:
+    """Its own timeout (60 s a case) would hold the run for an hour: the
+    --max-time bound interrupts it, and a suite that checked nothing is
+    never a pass."""
+    started = time.monotonic()
+    code, document, stdout = stalling_run(tmp_path, 60.0, "--max-time", "2")
+    assert time.monotonic() - started < 30, "the bound did not hold"  # a hang guard only
+    assert code == 2, stdout
+    suite = document["suites"]["extract_json"]
+    assert suite["stop_reason"] == "out_of_time" and suite["out_of_time"] is True
+    assert suite["cases"] == 0
+    assert "share of --max-time ran out before the targets answered" in stdout
+    assert starts(tmp_path) == 1 and none_left(tmp_path)
+
+
+def test_row4_a_suite_cut_short_by_max_time_says_so(tmp_path: Path) -> None:
+    """The first 64 cases are answered, then the probe hangs: the cases
+    checked pass, the suite says it was cut short, and so does the verdict."""
+    started = time.monotonic()
+    code, document, stdout = stalling_run(tmp_path, 60.0, "--max-time", "2", answers=64)
+    assert time.monotonic() - started < 30, "the bound did not hold"  # a hang guard only
+    assert code == 0, stdout
+    suite = document["suites"]["extract_json"]
+    assert suite["stop_reason"] == "out_of_time" and suite["out_of_time"] is True
+    assert 0 < suite["cases"] <= 64  # the batches answered in full
+    assert "result: parity in the cases checked, extract_json cut short by --max-time" in stdout
+    assert none_left(tmp_path)
+
+
+def test_row4_max_time_holds_against_a_slow_probe(tmp_path: Path) -> None:
+    """Half a second a case, 64 cases a batch: the bound holds, and the
+    suite says it ran out, whether it checked a case or none."""
+    started = time.monotonic()
+    code, document, stdout = stalling_run(
+        tmp_path, 60.0, "--max-time", "1", delay=0.5, hang_on="\N{SNOWMAN}"
+    )
+    assert time.monotonic() - started < 30, "the bound did not hold"  # a hang guard only
+    suite = document["suites"]["extract_json"]
+    assert suite["stop_reason"] == "out_of_time" and suite["out_of_time"] is True
+    if code == 0:
+        assert suite["cases"] > 0
+        assert "result: parity in the cases checked, extract_json cut short by --max-time" in stdout
+    else:
+        assert code == 2 and suite["cases"] == 0, stdout
+        assert "share of --max-time ran out before the targets answered" in stdout
+    assert none_left(tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["jsonl", "oneshot"])
+def test_row10_a_probe_that_never_answers_is_down_within_its_batch(
+    tmp_path: Path, mode: str
+) -> None:
+    """30 cases: DEAD_AFTER timeouts, then the rest is not sent (it was one
+    timeout each, a minute in all with a 2 s timeout)."""
+    target = stalling_target(tmp_path, mode, 0.5)
+    try:
+        observed = target.run_batch("extract_json", [f"case {n}" for n in range(30)])
+    finally:
+        target.close()
+    kinds = [o.infra.kind if o.infra else None for o in observed]
+    assert kinds == [DivergenceClass.TIMEOUT] * DEAD_AFTER + [DivergenceClass.CRASH] * (
+        30 - DEAD_AFTER
+    )
+    rest = observed[DEAD_AFTER:]
+    assert all(o.infra and o.infra.message.startswith("stalling: not sent") for o in rest)
+    # None started after (a start slowed by load may be killed before it says so).
+    assert starts(tmp_path) <= DEAD_AFTER and none_left(tmp_path)
+
+
+def test_row10_the_count_of_failures_goes_on_from_batch_to_batch(tmp_path: Path) -> None:
+    """Small batches: down after DEAD_AFTER failures across them; then each
+    batch tries its first case only."""
+    target = stalling_target(tmp_path, "jsonl", 0.5)
+    try:
+        batches = [target.run_batch("extract_json", [f"{b}.{n}" for n in range(4)]) for b in "abcd"]
+    finally:
+        target.close()
+    timeouts = [
+        [o.infra.kind for o in b if o.infra and "not sent" not in o.infra.message] for b in batches
+    ]
+    assert [len(t) for t in timeouts] == [4, 4, DEAD_AFTER - 8, 1]
+    assert {kind for t in timeouts for kind in t} == {DivergenceClass.TIMEOUT}
+    assert starts(tmp_path) <= DEAD_AFTER + 1 and none_left(tmp_path)
+
+
+def test_row10_a_run_against_a_silent_probe_declares_it_down_in_its_first_batch(
+    tmp_path: Path,
+) -> None:
+    code, document, stdout = stalling_run(tmp_path, 0.5, "--max-examples", "200")
+    assert code == 2, stdout
+    assert document["suites"]["extract_json"]["stop_reason"] == "target_down"
+    assert "target stalling is down" in stdout
+    timeouts = [e for e in document["errors"] if e["class"] == "timeout"]
+    assert [e["blamed"] for e in timeouts] == [["stalling"]]
+    assert DEAD_AFTER <= timeouts[0]["occurrences"] <= DEAD_AFTER + 1
+    # One process per timeout until it is down, then the first case of the
+    # batch already sent when the engine saw it (the next is drawn meanwhile).
+    assert starts(tmp_path) <= DEAD_AFTER + 1 and none_left(tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["jsonl", "oneshot"])
+def test_row4_an_interrupt_ends_the_batch_in_flight_only(tmp_path: Path, mode: str) -> None:
+    target = stalling_target(tmp_path, mode, 60.0, hang_on="HANG")
+    batch: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: batch.extend(target.run_batch("extract_json", ["a", "HANG", "c", "d"]))
+    )
+    try:
+        worker.start()
+        deadline = time.monotonic() + 20
+        while starts(tmp_path) < (1 if mode == "jsonl" else 2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the process is (most likely) on the HANG case by now
+        target.interrupt()
+        worker.join(timeout=20)
+        assert not worker.is_alive(), "the interrupted batch went on"
+        later = target.run_batch("extract_json", ["e"])
+    finally:
+        target.close()
+    assert batch[0].infra is None
+    assert all(o.infra and o.infra.kind is DivergenceClass.CRASH for o in batch[1:])
+    assert all(o.infra and o.infra.message.startswith("stalling: ") for o in batch[1:])
+    assert [o.infra for o in later] == [None]
+    assert none_left(tmp_path)
 
 
 # --------------------------------------------------------------------------- row 5
