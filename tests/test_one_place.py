@@ -7,7 +7,7 @@ from __future__ import annotations
 from benchmarks import check_pairs
 from harness import defaults, runner
 from harness.strategies import fault_scenarios, iterate_scenarios
-from harness.strategies.live import AVAILABLE_IDS, ROSTER_IDS
+from harness.strategies.live.roster_facts import AVAILABLE_IDS, ROSTER_IDS
 from reference_impl.roster import load_roster
 
 
