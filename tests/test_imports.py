@@ -21,7 +21,6 @@ MAX_LINES: Final = 450
 # Modules still above MAX_LINES, each at most this long: a module may only
 # shrink off this list (issue 17 splits the rest).
 OVER: Final = {
-    "harness/http_server/server.py": 504,
     "harness/model.py": 486,
     "harness/reports/html.py": 544,
 }
