@@ -46,6 +46,7 @@ def default_config(root: Path = defaults.PROJECT_ROOT) -> Config:
         }
 
     waivers = root / "waivers.toml"
+    regressions = root / "fixtures" / "regressions"
     return Config(
         targets={
             "rust": TargetConfig(name="rust", probes=probes(rust), stack="rust"),
@@ -53,7 +54,9 @@ def default_config(root: Path = defaults.PROJECT_ROOT) -> Config:
         },
         run=RunConfig(
             report_dir=root / defaults.REPORT_DIR,
-            regressions=root / "fixtures" / "regressions",
+            # The sample's reproducers when they are there (a checkout); an
+            # installed harness has none, and that is no error.
+            regressions=regressions if regressions.is_dir() else None,
             database=root / defaults.DATABASE_DIR,
             waivers=waivers if waivers.is_file() else None,
             roster=root / defaults.ROSTER,
@@ -151,9 +154,10 @@ class Prepared:
 def prepare(config: Config, options: RunOptions) -> Prepared:
     names = choose_suite_names(config, options.suites)
     settings = engine_settings(config, options)
+    source = str(config.path) if config.path else "the default config"
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
-    regressions = _regressions(repro.regression_inputs(config.run.regressions))
+    regressions = _regressions(repro.regression_inputs(config.run.regressions, source=source))
     baseline = load_baseline(options.baseline) if options.baseline else None
     if baseline is not None:
         # The known minimal cases first: a known fault is found again through
