@@ -21,7 +21,6 @@ from reference_impl.jsonmodel import JsonValue as JsonValue
 if TYPE_CHECKING:
     from harness.coverage import SuiteCoverage
 
-
 REFERENCE: Final = "reference"
 
 
