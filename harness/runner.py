@@ -23,7 +23,7 @@ from harness.baseline import Baseline, load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.config import load as load_config
-from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener
+from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener, health
 from harness.environment import Environment, environment
 from harness.errors import HarnessError, describe_os_error
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
@@ -202,11 +202,13 @@ def started(
     with contextlib.ExitStack() as stack:
         env = stack.enter_context(environment(config, prepared.names, prepared.report_dir))
         runtimes = None
+        servers = list(env.servers)
         if prepared.base is not None:
             base_config, base_name = prepared.base
             folder = prepared.report_dir / "base"
             base_env = stack.enter_context(environment(base_config, prepared.names, folder))
             runtimes = BaseRuntimes(base_env.suites, base_env.targets, base_name)
+            servers += base_env.servers
         engine = Engine(
             suites=env.suites,
             targets=env.targets,
@@ -217,6 +219,7 @@ def started(
             baseline=prepared.baseline,
             base=runtimes,
             declared=config.volatile,
+            servers=servers,
         )
         try:
             yield engine
@@ -379,6 +382,7 @@ def replay(
         try:
             for reproducer in reproducers:
                 result = _replay_one(engine, env, reproducer)
+                health.check(env.servers)  # a harness bug is not a verdict
                 replayed = Replayed(reproducer, result)
                 if on_result is not None:
                     on_result(replayed)

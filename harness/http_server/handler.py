@@ -47,11 +47,14 @@ class Handler(Protocol):
 
 @dataclass
 class HandlerErrors:
-    """Exceptions raised by handlers (each answered 500): a count and the last
-    one. Written on the event loop, read from any thread."""
+    """Exceptions raised by handlers (each answered 500): a count, the first
+    one (what a run reports: ``engine.health``) and the last. Written on the
+    event loop, read from any thread."""
 
     count: int = 0
-    last: str | None = None  # "listener METHOD path: Type: message"
+    first: str | None = None  # "listener METHOD path: Type: message"
+    first_traceback: str | None = None
+    last: str | None = None
     last_traceback: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,3 +64,10 @@ class HandlerErrors:
             self.count += 1
             self.last = f"{where}: {type(exc).__name__}: {exc}"
             self.last_traceback = text
+            if self.first is None:
+                self.first, self.first_traceback = self.last, text
+
+    def seen(self) -> tuple[int, str | None, str | None]:
+        """(count, first, its traceback), read together."""
+        with self._lock:
+            return self.count, self.first, self.first_traceback
