@@ -6,7 +6,8 @@ any local process needs. Nobody else in the harness writes HTTP by hand.
 - ``bodies``: JSON that cannot blow the stack, ``Content-Encoding`` within a bound;
 - ``handler``: the ``Handler`` protocol, ``Request``, ``HandlerErrors`` and
   ``Limits``;
-- ``server``: ``HttpListeners`` (named listeners, pause/resume);
+- ``server``: ``HttpListeners`` (named listeners, pause/resume) and
+  ``ServesListeners``, the API of a server object that owns them;
 - ``connection``: one client connection on h11, within ``Limits``;
 - ``signals``: serving until SIGINT/SIGTERM;
 - ``served``: ``BackgroundServer``, a server object driven from synchronous
@@ -26,7 +27,7 @@ from harness.http_server.answers import (
 )
 from harness.http_server.bodies import MAX_JSON_DEPTH, BadBody, decode_content, parse_json
 from harness.http_server.handler import Handler, HandlerErrors, Limits, Request
-from harness.http_server.server import HOST, HttpListeners
+from harness.http_server.server import HOST, HttpListeners, ServesListeners
 from harness.http_server.signals import until_signalled
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "HttpListeners",
     "Limits",
     "Request",
+    "ServesListeners",
     "decode_content",
     "encode_json",
     "json_answer",

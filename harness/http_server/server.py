@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
 from harness.http_server.connection import Connection
 from harness.http_server.handler import Handler, HandlerErrors, Limits
@@ -150,6 +151,50 @@ class HttpListeners:
                 raise
         finally:
             listener.connections.discard(task)
+
+
+class ServesListeners:
+    """A server object that owns its ``HttpListeners`` (``self._http``), as
+    the scripted model and the Langfuse stand-in's collector do: where its
+    listeners are, what they served, its handlers' errors, and closing."""
+
+    _http: HttpListeners
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return self._http.ports
+
+    def url(self, name: str) -> str:
+        """The base URL of a listener (what a daemon is given to reach it)."""
+        return self._http.url(name)
+
+    def connections_accepted(self, name: str) -> int:
+        return self._http.accepted(name)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections currently open on any listener (hanging ones included)."""
+        return self._http.open_connections
+
+    @property
+    def handler_errors(self) -> HandlerErrors:
+        """Exceptions raised while answering (each answered 500): a harness bug."""
+        return self._http.errors
+
+    async def close(self) -> None:
+        """Stop listening and close every connection, hanging ones included."""
+        await self._http.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 async def _stop_accepting(servers: list[asyncio.Server]) -> None:
