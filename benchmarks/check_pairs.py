@@ -27,7 +27,10 @@ Run from the repository root:
 measures ``harness/strategies/live.py`` as of a git revision (or a file) as
 well; ``--rate`` measures cases drawn per second under ``@given``; ``--write``
 writes ``benchmarks/results/check_pairs.md``. (``--module PATH`` draws from
-another copy of live.py instead of the current one.)
+another copy of live.py instead of the current one.) Both read the one-file
+``live.py`` of revisions before it became the package
+``harness/strategies/live/``; to measure a later revision, run this script
+in a checkout of it.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from harness import defaults  # noqa: E402
-from harness.strategies.live import CHECKS  # noqa: E402
+from harness.strategies.live.checks import CHECKS  # noqa: E402
 from reference_impl.extract import extract_json  # noqa: E402
 from reference_impl.jsonmodel import JsonError, loads  # noqa: E402
 from reference_impl.roster import Roster, load_roster  # noqa: E402

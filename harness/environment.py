@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness import defaults
 from harness.config import Config, TargetConfig
+from harness.engine.health import Watched
 from harness.errors import HarnessError
 from harness.suites import registry
 from harness.suites.base import ProbeSuite, Suite
@@ -43,6 +44,8 @@ class Environment:
 
     suites: list[Suite]
     targets: list[Target]
+    # The harness's own servers whose handler errors the run reports.
+    servers: list[Watched] = dataclasses.field(default_factory=list)
 
     def suite(self, name: str) -> Suite:
         return next(s for s in self.suites if s.name == name)
@@ -64,14 +67,15 @@ def environment(config: Config, names: Sequence[str], work_dir: Path) -> Iterato
         if not live_names:
             yield Environment(list(probe_suites), list(probes.values()))
             return
-        live, http = _live_targets(config, work_dir, stack, live_names)
+        servers: list[Watched] = []
+        live, http = _live_targets(config, work_dir, stack, live_names, servers)
         by_name: dict[str, Suite] = {**PROBE_SUITES, **live.suites}
         targets: list[Target] = []
         for name in config.targets:
             parts: dict[str, Target] = {s.name: probes[name] for s in probe_suites}
             parts.update({n: http[name] for n in live_names})
             targets.append(RuntimeTarget(name, parts))
-        yield Environment([by_name[n] for n in names], targets)
+        yield Environment([by_name[n] for n in names], targets, servers)
 
 
 def _close_all(targets: Sequence[Target]) -> None:
@@ -101,8 +105,14 @@ def _check_shared_logs(config: Config, live_names: Sequence[str]) -> None:
 
 
 def _live_targets(
-    config: Config, work_dir: Path, stack: contextlib.ExitStack, live_names: Sequence[str]
+    config: Config,
+    work_dir: Path,
+    stack: contextlib.ExitStack,
+    live_names: Sequence[str],
+    servers: list[Watched],
 ) -> tuple[LiveSuites, dict[str, HttpTarget]]:
+    """The live suites and an HTTP target per configured target, behind one
+    scripted model (added to ``servers``)."""
     from harness import stacks
     from harness.mock_llm import ScriptedModelServer
     from reference_impl.roster import RosterError, load_roster
@@ -115,6 +125,7 @@ def _live_targets(
     server = ScriptedModelServer()
     server.start()
     stack.callback(server.stop)
+    servers.append(Watched("the scripted model", server.handler_errors))
     _check_shared_logs(config, live_names)
     embedded = any(t.stack is not None for t in config.targets.values())
     timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS

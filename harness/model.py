@@ -14,12 +14,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+
+from reference_impl.jsonmodel import JsonValue as JsonValue
 
 if TYPE_CHECKING:
     from harness.coverage import SuiteCoverage
-
-JsonValue = Any
 
 REFERENCE: Final = "reference"
 

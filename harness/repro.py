@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness import __version__, atomic, schema_store
-from harness.errors import HarnessError, describe_os_error
+from harness.errors import ConfigError, HarnessError, describe_os_error
 from harness.model import Finding, JsonValue, as_json
 from harness.suites import registry
 
@@ -123,10 +123,16 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def regression_inputs(folder: Path | None) -> dict[str, list[JsonValue]]:
-    """Inputs of the committed reproducers, by suite: replayed before generating."""
-    if folder is None or not folder.is_dir():
+def regression_inputs(folder: Path | None, *, source: str) -> dict[str, list[JsonValue]]:
+    """Inputs of the committed reproducers, by suite: replayed before generating.
+    A folder that was configured (``source``: the config naming it) and is not
+    there is an error, as a missing waivers file is: read as empty, a typo in
+    its path would silently replay nothing."""
+    if folder is None:
         return {}
+    if not folder.is_dir():
+        problem = "not a folder" if folder.exists() else "no such folder"
+        raise ConfigError(source, "run.regressions", f"{problem}: {folder}")
     by_suite: dict[str, list[JsonValue]] = {}
     for path in collect([folder]):
         reproducer = load(path)

@@ -23,7 +23,7 @@ from harness.baseline import Baseline, load_baseline
 from harness.causes import trigger_for
 from harness.config import Config, ProbeConfig, RunConfig, TargetConfig
 from harness.config import load as load_config
-from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener
+from harness.engine import BaseRuntimes, Engine, EngineSettings, Listener, health
 from harness.environment import Environment, environment
 from harness.errors import HarnessError, describe_os_error
 from harness.model import REFERENCE, CaseResult, Finding, JsonValue, RunSummary, Trigger
@@ -46,6 +46,7 @@ def default_config(root: Path = defaults.PROJECT_ROOT) -> Config:
         }
 
     waivers = root / "waivers.toml"
+    regressions = root / "fixtures" / "regressions"
     return Config(
         targets={
             "rust": TargetConfig(name="rust", probes=probes(rust), stack="rust"),
@@ -53,7 +54,9 @@ def default_config(root: Path = defaults.PROJECT_ROOT) -> Config:
         },
         run=RunConfig(
             report_dir=root / defaults.REPORT_DIR,
-            regressions=root / "fixtures" / "regressions",
+            # The sample's reproducers when they are there (a checkout); an
+            # installed harness has none, and that is no error.
+            regressions=regressions if regressions.is_dir() else None,
             database=root / defaults.DATABASE_DIR,
             waivers=waivers if waivers.is_file() else None,
             roster=root / defaults.ROSTER,
@@ -152,9 +155,10 @@ class Prepared:
 def prepare(config: Config, options: RunOptions) -> Prepared:
     names = choose_suite_names(config, options.suites)
     settings = engine_settings(config, options)
+    source = str(config.path) if config.path else "the default config"
     waivers_path = options.waivers or config.run.waivers
     waivers = load_waivers(waivers_path) if waivers_path else None
-    regressions = _regressions(repro.regression_inputs(config.run.regressions))
+    regressions = _regressions(repro.regression_inputs(config.run.regressions, source=source))
     baseline = load_baseline(options.baseline) if options.baseline else None
     if baseline is not None:
         # The known minimal cases first: a known fault is found again through
@@ -199,11 +203,13 @@ def started(
     with contextlib.ExitStack() as stack:
         env = stack.enter_context(environment(config, prepared.names, prepared.report_dir))
         runtimes = None
+        servers = list(env.servers)
         if prepared.base is not None:
             base_config, base_name = prepared.base
             folder = prepared.report_dir / "base"
             base_env = stack.enter_context(environment(base_config, prepared.names, folder))
             runtimes = BaseRuntimes(base_env.suites, base_env.targets, base_name)
+            servers += base_env.servers
         engine = Engine(
             suites=env.suites,
             targets=env.targets,
@@ -214,6 +220,7 @@ def started(
             baseline=prepared.baseline,
             base=runtimes,
             declared=config.volatile,
+            servers=servers,
         )
         try:
             yield engine
@@ -376,6 +383,7 @@ def replay(
         try:
             for reproducer in reproducers:
                 result = _replay_one(engine, env, reproducer)
+                health.check(env.servers)  # a harness bug is not a verdict
                 replayed = Replayed(reproducer, result)
                 if on_result is not None:
                     on_result(replayed)

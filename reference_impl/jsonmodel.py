@@ -32,7 +32,14 @@ I64_MIN: Final = -(2**63)
 I64_MAX: Final = 2**63 - 1
 U64_MAX: Final = 2**64 - 1
 
-JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+# A parsed JSON value: None | bool | int | float | str | list[JsonValue] |
+# dict[str, JsonValue]. The one definition: the harness imports it from here
+# (harness.model, harness.mock_llm.script re-export it). It stays Any: written
+# as that recursive alias (mypy accepts it), mypy --strict then finds 118
+# errors in 21 files, each a place that reads a value of a shape it already
+# checked (``value["kind"]`` after an isinstance test elsewhere) and would
+# need a cast or a check of its own.
+JsonValue = Any
 
 
 class JsonError(ValueError):

@@ -21,6 +21,7 @@ import pytest
 
 from harness import repro, runner
 from harness.config import Config
+from harness.config import load as load_config
 from harness.events import CaseChecked, Event
 from harness.model import DivergenceClass, RunSummary
 from tests.fakes import Fakes
@@ -280,6 +281,49 @@ def test_a_bad_config_names_the_key_and_the_file(tmp_path: Path, problem: str) -
     assert str(path) in message
     assert key in message
     assert "Traceback" not in done.stderr
+
+
+def _with_regressions(config: Path, folder: str) -> Path:
+    with config.open("a", encoding="utf-8") as file:
+        file.write(f"[run]\nregressions = {json.dumps(folder)}\n")
+    return config
+
+
+def test_a_configured_regressions_folder_that_is_not_there_is_an_error(fakes: Fakes) -> None:
+    """Read as empty, a typo in the folder's path would replay nothing and
+    say nothing: like a missing waivers file, it is one line and exit 2."""
+    config = _with_regressions(fakes.toml(("extract_json",), "identical"), "regresions")
+    args = ("run", "--no-build", "--config", config, "--max-examples", "8")
+    done = parity(*args, "--report-dir", fakes.tmp / "report", cwd=fakes.tmp)
+
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line == f"error: {config}: run.regressions: no such folder: {fakes.tmp / 'regresions'}"
+    assert not (fakes.tmp / "report").exists()  # refused before anything ran
+
+
+def test_a_configured_regressions_folder_is_read(fakes: Fakes) -> None:
+    """The same config with the folder there: its reproducers are the cases
+    the run replays first."""
+    folder = fakes.tmp / "regressions"
+    folder.mkdir()
+    committed = sorted((REPO / "fixtures" / "regressions").glob("extract_json-*.json"))
+    for path in committed:
+        (folder / path.name).write_bytes(path.read_bytes())
+    path = _with_regressions(fakes.toml(("extract_json",), "identical"), "regressions")
+    options = runner.RunOptions(report_dir=fakes.tmp / "report")
+    prepared = runner.prepare(load_config(path), options)
+
+    assert committed and prepared.regressions == {
+        "extract_json": [repro.load(p).input for p in committed]
+    }
+
+
+def test_the_default_regressions_folder_may_be_absent(tmp_path: Path) -> None:
+    """The embedded default replays the sample's reproducers when they are
+    there (a checkout) and nothing, without an error, when they are not."""
+    assert runner.default_config().run.regressions == REPO / "fixtures" / "regressions"
+    assert runner.default_config(tmp_path).run.regressions is None
 
 
 def test_schema_check_names_the_bad_line(tmp_path: Path) -> None:

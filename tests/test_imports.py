@@ -21,12 +21,7 @@ MAX_LINES: Final = 450
 # Modules still above MAX_LINES, each at most this long: a module may only
 # shrink off this list (issue 17 splits the rest).
 OVER: Final = {
-    "harness/audit/conformance.py": 504,
-    "harness/http_server/server.py": 504,
-    "harness/reports/html.py": 544,
-    "harness/stacks.py": 782,
-    "harness/strategies/live.py": 992,
-    "harness/strategies/text.py": 699,
+    "harness/reports/html.py": 543,
 }
 
 

@@ -117,10 +117,10 @@ def spec(tmp_path: Path) -> StackSpec:
 @pytest.fixture(autouse=True)
 def nothing_left_behind(tmp_path: Path) -> Iterator[None]:
     """Whatever a test does or fails to do, no process it started survives it."""
-    before = set(stacks._LIVE)
+    before = set(stacks.process._LIVE)
     yield
     # Only this test's processes: a suite-wide stack started elsewhere stays up.
-    for process in set(stacks._LIVE) - before:
+    for process in set(stacks.process._LIVE) - before:
         process.stop()
     down(tmp_path / ".parity")
     assert processes_mentioning(str(tmp_path)) == []
@@ -166,7 +166,7 @@ def source_value(path: Path, pattern: str) -> str:
 
 
 def test_default_specs_build_and_run_what_the_stacks_define() -> None:
-    """targets/Makefile's builds (stacks.py shows the build's output: no
+    """targets/Makefile's builds (stacks/builds.py shows the build's output: no
     --quiet), and each runtime's binary, default port and daemon name as its
     own sources state them."""
     targets = REPO / "targets"
@@ -266,7 +266,7 @@ def test_start_health_stop(
     assert not process.alive()
     assert process.stop() == -signal.SIGTERM  # idempotent
     assert port_is_closed(process.port)
-    assert process not in stacks._LIVE
+    assert process not in stacks.process._LIVE
 
 
 def test_a_daemon_that_dies_at_start_up(spec: StackSpec, tmp_path: Path) -> None:
@@ -458,7 +458,7 @@ def test_a_signal_ignored_on_entry_stays_ignored(
 
 
 def test_pid_running_tells_a_reused_pid() -> None:
-    ticks = stacks._proc_start_ticks(os.getpid())
+    ticks = stacks.process.proc_start_ticks(os.getpid())
     assert ticks is not None
     assert pid_running(os.getpid(), ticks)
     assert not pid_running(os.getpid(), ticks + 1)

@@ -18,7 +18,8 @@ from benchmarks import check_pairs
 from harness import schema_store
 from harness.mock_llm import Reply
 from harness.strategies import fault_scenarios, iterate_scenarios, validate_requests
-from harness.strategies.live import UNREACHABLE_PAIRS, _case_id
+from harness.strategies.live.checks import UNREACHABLE_PAIRS
+from harness.strategies.live.scenarios import case_id
 from reference_impl.extract import extract_json
 from reference_impl.jsonmodel import JsonError, loads
 from reference_impl.roster import load_roster
@@ -40,7 +41,7 @@ def assert_admissible(case: Case) -> None:
     else:
         assert isinstance(case["trace"], str) and TOKEN.fullmatch(case["header"])
     content = {key: value for key, value in case.items() if key != "id"}
-    assert case["id"] == _case_id(case["id"][0], content)
+    assert case["id"] == case_id(case["id"][0], content)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import check_pairs
-from harness.strategies import text as S
+from harness.strategies import model_outputs, session_record_texts
+from harness.strategies.text import tokens as S
 from reference_impl.extract import extract_json
 from reference_impl.jsonmodel import JsonError, loads
 from reference_impl.session import RecordError, record_from_json
@@ -20,7 +21,7 @@ CLEAN_TOKENS = "".join(
 )
 
 
-@given(st.text(alphabet=CLEAN_TOKENS, max_size=30), st.sampled_from(S._SPACES))
+@given(st.text(alphabet=CLEAN_TOKENS, max_size=30), st.sampled_from(S.SPACES))
 def test_tokens_without_corruption_render_valid_json(tokens: str, space: str) -> None:
     text = S.render_tokens(tokens, space=space)
     json.loads(text)  # Python's parser: always well-formed JSON text
@@ -29,7 +30,7 @@ def test_tokens_without_corruption_render_valid_json(tokens: str, space: str) ->
 
 def test_depth_tokens_land_at_the_contract_limit() -> None:
     deep = {
-        d: char for char, t in S._JSON_TABLE.items() for d in S.DEPTHS if t.text == S._deep(d - 1)
+        d: char for char, t in S._JSON_TABLE.items() for d in S.DEPTHS if t.text == S.deep(d - 1)
     }
     assert loads(S.render_tokens(deep[127])) is not None
     try:
@@ -45,7 +46,7 @@ def test_model_outputs_reach_what_the_docstring_promises() -> None:
     outputs where it finds none, fences, a stray ``}`` before any ``{``, and the
     edges of the JSON model (lone surrogates, nesting to the limit, numbers
     beyond the double range)."""
-    outputs = check_pairs.draw_cases(S.model_outputs(), 1000)
+    outputs = check_pairs.draw_cases(model_outputs(), 1000)
     features = {
         "an object extracted": lambda o: extract_json(o) is not None,
         "no object extracted": lambda o: extract_json(o) is None,
@@ -65,7 +66,7 @@ def test_record_texts_are_single_lines_and_mostly_json() -> None:
     # record type must reject it), but most rows must parse.
     parsed = []
 
-    @given(S.session_record_texts())
+    @given(session_record_texts())
     def collect(text: str) -> None:
         assert "\n" not in text
         try:
@@ -81,7 +82,7 @@ def test_record_texts_are_single_lines_and_mostly_json() -> None:
 def test_record_texts_include_accepted_and_rejected_rows() -> None:
     seen = set()
 
-    @given(S.session_record_texts())
+    @given(session_record_texts())
     def collect(text: str) -> None:
         try:
             record_from_json(text)

@@ -19,7 +19,7 @@ from typing import Any
 from harness import __version__
 from harness.baseline import Baseline
 from harness.coverage import SuiteCoverage, rules_of
-from harness.engine import passes
+from harness.engine import health, passes
 from harness.engine.attribute import TriggerReplay, attribute
 from harness.engine.checker import AAPolicy, Checker, Listener
 from harness.engine.drawing import ExampleStore
@@ -72,6 +72,7 @@ class Engine:
         baseline: Baseline | None = None,
         base: BaseRuntimes | None = None,
         declared: Sequence[Declared] = (),
+        servers: Sequence[health.Watched] = (),
     ) -> None:
         if not targets:
             raise HarnessError("no targets to compare with the reference")
@@ -82,6 +83,7 @@ class Engine:
         self.today = today or dt.date.today()
         self.baseline = baseline
         self.base = base
+        self.servers = list(servers)  # checked after each suite and the causes pass
         self.checker = Checker(
             targets,
             listeners=list(listeners),
@@ -136,6 +138,7 @@ class Engine:
         try:
             self._run_suites(summary)
             self._attribute(summary)
+            self._check_servers_after_causes(summary)
         except BaseException:
             # Ctrl-C: do not wait for batches still in flight; the caller
             # closes the targets (which ends their requests) next.
@@ -156,6 +159,7 @@ class Engine:
                 self._gate_policy(finding)
         try:
             self._attribute(summary)
+            self._check_servers_after_causes(summary)
         finally:
             self._shutdown(wait=True)
         return self._conclude(summary, started, elapsed=summary.elapsed_s)
@@ -177,6 +181,7 @@ class Engine:
             share = self._share(len(self.suites) - index)
             try:
                 result, items = self.run_suite(suite, produced, share_s=share)
+                health.check(self.servers)
             except Exception as exc:  # anything that is not a divergence ends the run
                 summary.suites.append(self._aborted(suite, exc))
                 return
@@ -269,7 +274,8 @@ class Engine:
         """The summary of a suite an exception ended: one infrastructure error
         saying which suite and why (a harness bug keeps its traceback)."""
         if isinstance(exc, HarnessError):
-            message, details = f"{exc}", None
+            message = f"{exc}"
+            details = exc.traceback if isinstance(exc, health.HandlerFailed) else None
         else:
             kind = type(exc).__module__.split(".")[0]
             what = "Hypothesis" if kind == "hypothesis" else "harness error"
@@ -278,8 +284,7 @@ class Engine:
             details = "".join(traceback.format_exception(exc))
         if not message.startswith(f"suite {suite.name}"):
             message = f"suite {suite.name}: {message}"
-        failure = Failure(suite.name, DivergenceClass.CRASH, "$", (), message=message)
-        error = Finding(failure=failure, example=CaseResult(suite.name, None, {}, {}, (failure,)))
+        error = _error(suite.name, message)
         summary = SuiteSummary(
             suite.name,
             (REFERENCE, *self.checker.names),
@@ -289,6 +294,20 @@ class Engine:
         summary.traceback = details
         self.checker.emit(SuiteFinished(suite.name, 0, (), (error,), 0.0))
         return summary
+
+    def _check_servers_after_causes(self, summary: RunSummary) -> None:
+        """A handler error while findings were replayed into causes: those
+        causes may be wrong. The run ends with exit 2 all the same, the error
+        on its last suite (a run whose suites failed replays nothing)."""
+        if not summary.suites or any(suite.errors for suite in summary.suites):
+            return
+        try:
+            health.check(self.servers)
+        except health.HandlerFailed as exc:
+            last = summary.suites[-1]
+            message = f"suite {last.suite}: while grouping findings into causes: {exc}"
+            last.errors.append(_error(last.suite, message))
+            last.traceback = exc.traceback
 
     # -- causes ---------------------------------------------------------------------
 
@@ -308,6 +327,12 @@ class Engine:
             today=self.today,
             flaky_replays=self.settings.flaky_replays,
         )
+
+
+def _error(suite: str, message: str) -> Finding:
+    """An infrastructure error of ``suite``, as a finding of no case."""
+    failure = Failure(suite, DivergenceClass.CRASH, "$", (), message=message)
+    return Finding(failure=failure, example=CaseResult(suite, None, {}, {}, (failure,)))
 
 
 def _why_empty(suite: Suite) -> str:

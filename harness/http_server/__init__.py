@@ -4,8 +4,11 @@ any local process needs. Nobody else in the harness writes HTTP by hand.
 
 - ``answers``: what a handler asks for (``Answer``, ``Hang``, ``Drop``);
 - ``bodies``: JSON that cannot blow the stack, ``Content-Encoding`` within a bound;
-- ``server``: ``HttpListeners`` (named listeners, pause/resume, ``Limits``,
-  ``HandlerErrors``), the ``Handler`` protocol and ``Request``;
+- ``handler``: the ``Handler`` protocol, ``Request``, ``HandlerErrors`` and
+  ``Limits``;
+- ``server``: ``HttpListeners`` (named listeners, pause/resume) and
+  ``ServesListeners``, the API of a server object that owns them;
+- ``connection``: one client connection on h11, within ``Limits``;
 - ``signals``: serving until SIGINT/SIGTERM;
 - ``served``: ``BackgroundServer``, a server object driven from synchronous
   code on its own background loop.
@@ -23,7 +26,8 @@ from harness.http_server.answers import (
     json_answer,
 )
 from harness.http_server.bodies import MAX_JSON_DEPTH, BadBody, decode_content, parse_json
-from harness.http_server.server import HOST, Handler, HandlerErrors, HttpListeners, Limits, Request
+from harness.http_server.handler import Handler, HandlerErrors, Limits, Request
+from harness.http_server.server import HOST, HttpListeners, ServesListeners
 from harness.http_server.signals import until_signalled
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "HttpListeners",
     "Limits",
     "Request",
+    "ServesListeners",
     "decode_content",
     "encode_json",
     "json_answer",

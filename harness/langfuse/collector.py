@@ -8,15 +8,14 @@ passes), its own trees and its own faults.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 
-from harness.http_server import HandlerErrors, HttpListeners, Limits
+from harness.http_server import HttpListeners, Limits, ServesListeners
 from harness.langfuse.auth import Credentials
 from harness.langfuse.faults import CollectorFault, FaultRule
 from harness.langfuse.store import TraceStore
 
 
-class Collector:
+class Collector(ServesListeners):
     def __init__(self, *, limits: Limits | None = None, store: TraceStore | None = None) -> None:
         self.store = store if store is not None else TraceStore()
         self._http = HttpListeners("parity-langfuse", limits or Limits())
@@ -27,11 +26,6 @@ class Collector:
     def limits(self) -> Limits:
         return self._http.limits
 
-    @property
-    def handler_errors(self) -> HandlerErrors:
-        """Exceptions raised while answering (each answered 500): a harness bug."""
-        return self._http.errors
-
     async def listen(self, name: str, port: int = 0, credentials: Credentials | None = None) -> int:
         """Serve on 127.0.0.1 under a listener name; returns the bound port."""
         from harness.langfuse.routes import Router
@@ -40,14 +34,6 @@ class Collector:
         self._credentials[name] = credentials
         self._faults[name] = ()
         return await self._http.listen(name, port, Router(self, name))
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return self._http.ports
-
-    def url(self, name: str) -> str:
-        """The base URL to give a runtime as its Langfuse host."""
-        return self._http.url(name)
 
     def credentials(self, name: str) -> Credentials | None:
         return self._credentials[name]
@@ -65,17 +51,3 @@ class Collector:
             await self._http.pause(name)
         else:
             await self._http.resume(name)
-
-    async def close(self) -> None:
-        await self._http.close()
-
-    async def __aenter__(self) -> Collector:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from harness.http_server import HandlerErrors, HttpListeners, Limits
+from harness.http_server import HttpListeners, Limits, ServesListeners
 from harness.mock_llm.calls import Call, Dialect, Turn
 from harness.mock_llm.script import Fault, JsonValue, Reply, case_marker, find_case_id
 from reference_impl.iterate import HopError
@@ -35,7 +34,7 @@ UNMARKED: Final = ""
 MAX_LISTED_MODELS: Final = 64
 
 
-class ScriptedModel:
+class ScriptedModel(ServesListeners):
     """Scripts per case id, counters and recorded calls per (listener, case id).
 
     Thread-safe for ``register``/``calls``/``forget``; the listening side
@@ -214,45 +213,13 @@ class ScriptedModel:
 
         return await self._http.listen(name, port, Router(self, name))
 
-    @property
-    def ports(self) -> dict[str, int]:
-        return self._http.ports
-
-    def url(self, name: str) -> str:
-        """The base URL to give a daemon as ``--upstream``."""
-        return self._http.url(name)
-
-    def connections_accepted(self, name: str) -> int:
-        return self._http.accepted(name)
-
-    @property
-    def open_connections(self) -> int:
-        """Connections currently open on any listener (hanging ones included)."""
-        return self._http.open_connections
-
-    @property
-    def handler_errors(self) -> HandlerErrors:
-        """Exceptions raised while answering (each answered 500): a harness bug."""
-        return self._http.errors
-
     async def close(self) -> None:
-        """Stop listening and close every connection, hanging ones included."""
+        """Stop listening and close every connection, and the recorder."""
         try:
-            await self._http.close()
+            await super().close()
         finally:
             if self.recorder is not None:
                 await self.recorder.aclose()
-
-    async def __aenter__(self) -> ScriptedModel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 _HOP_ERRORS: Final = {

@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
-JsonValue = Any
+from reference_impl.jsonmodel import JsonValue as JsonValue
 
 CASE_MARKER_RE: Final = re.compile(r"\[parity-case:([A-Za-z0-9_-]{1,64})\]")
 _CASE_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")

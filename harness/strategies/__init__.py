@@ -10,16 +10,15 @@ lines); ``live`` draws what the live suites send (``/v1/validate`` bodies and
 from __future__ import annotations
 
 from harness.strategies.live import fault_scenarios, iterate_scenarios, validate_requests
-from harness.strategies.text import (
+from harness.strategies.text.model_output import model_outputs, render_segments
+from harness.strategies.text.session_records import session_record_texts
+from harness.strategies.text.tokens import (
     NUMBER_LITERALS,
     STRING_LITERALS,
     json_object_texts,
     json_texts,
-    model_outputs,
     prose,
-    render_segments,
     render_tokens,
-    session_record_texts,
 )
 
 __all__ = [

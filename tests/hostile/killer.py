@@ -70,7 +70,7 @@ def write_state(path: Path, count: int) -> None:
         )
         for i in range(count)
     )
-    stacks._write_state(stacks.StackState(path, records))
+    stacks.detached._write_state(stacks.StackState(path, records))
 
 
 def _naive(path: Path, text: str) -> None:
