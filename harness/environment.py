@@ -130,6 +130,8 @@ def _live_targets(
     embedded = any(t.stack is not None for t in config.targets.values())
     timeout_ms = defaults.EMBEDDED_UPSTREAM_TIMEOUT_MS if embedded else defaults.UPSTREAM_TIMEOUT_MS
     tracing = _tracing(config, stack) if registry.TRACES in live_names else None
+    if tracing is not None:
+        servers.append(Watched("the Langfuse stand-in", tracing.standin.handler_errors))
     live = LiveSuites(server.model, roster, upstream_timeout_s=timeout_ms / 1000, tracing=tracing)
     running = stack.enter_context(stacks.Stacks(work_dir / "stacks"))
     specs = stacks.default_specs(config.root / "targets")
