@@ -19,18 +19,11 @@ from harness.cli import main
 from harness.engine import Engine, EngineSettings
 from harness.engine.health import Watched
 from harness.environment import probe_targets
+from harness.events import Event, SuiteFinished
 from harness.http_server import HandlerErrors, Request
 from harness.mock_llm.dialect import ChatApi
 from harness.mock_llm.routes import Router
-from harness.model import (
-    REFERENCE,
-    Difference,
-    Event,
-    JsonValue,
-    Observation,
-    RunSummary,
-    SuiteFinished,
-)
+from harness.model import REFERENCE, Difference, JsonValue, Observation, RunSummary
 from harness.stacks import StackSpec
 from harness.suites.base import DerivedSuite, Suite
 from harness.suites.probe import EXTRACT_JSON, compare_extract_json
