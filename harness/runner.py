@@ -104,9 +104,8 @@ def choose_suite_names(config: Config, requested: Sequence[str]) -> list[str]:
     if missing:
         raise HarnessError(
             f"suite(s) {', '.join(missing)} need every target to configure them "
-            f"(configured: {', '.join(available) or 'none'}; live suites need `url`, "
-            "iterate and faults also `model_port`, sessions also `session_log`, traces also "
-            "`langfuse_port`)"
+            f"(configured: {', '.join(available) or 'none'}; live suites need `url`, iterate and "
+            "faults `model_port`, sessions `session_log` too, traces also `langfuse_port`)"
         )
     return registry.ordered(names)
 

@@ -18,7 +18,7 @@ from harness.stacks import build, default_specs, pid_running
 from tests.procs import command_line, from_a_terminal, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
-LIVE = ("validate", "iterate", "faults", "sessions")
+LIVE = ("validate", "iterate", "faults", "sessions", "traces")
 GATEWAY = str(default_specs()["rust"].binary_path)
 VALIDATORD = str(default_specs()["go"].binary_path)
 
@@ -94,6 +94,10 @@ def test_the_default_job_runs_unattended_and_a_finding_replays(built: None, tmp_
     for name, suite in document["suites"].items():
         assert suite["cases"] >= 200, (name, suite)
         assert sorted(suite["targets"]) == ["go", "reference", "rust"]
+    # Each trace finding's minimal case shows both trees in the report.
+    traced = [d for d in document["divergences"] if d["suite"] == "traces"]
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert page.count('<pre class="tree">') >= 3 * len(traced)
     # Both stacks' logs and session logs are kept with the report.
     for name in ("rust", "go"):
         assert (report / "stacks" / f"{name}.log").is_file()
