@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 
 import ollama
 import pytest
+from langfuse import Langfuse
+from opentelemetry.sdk.trace import TracerProvider
 
-from harness import config, doctor, stacks
+from harness import config, defaults, doctor, stacks
 from harness.mock_llm import ScriptedModelServer, smoke_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,20 +30,32 @@ ROSTER = REPO / "fixtures" / "roster.jsonl"
 
 @dataclass(frozen=True)
 class Deployment:
-    """The two sample stacks, each pointed at its own model port."""
+    """The two sample stacks, each pointed at its own model port and at its
+    own port for the harness's Langfuse stand-in."""
 
     urls: dict[str, str]
     model_ports: dict[str, int]
     logs: dict[str, Path]
     folder: Path
+    langfuse_ports: dict[str, int]
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("deployment")
+def langfuse_env(port: int, secret_key: str = defaults.LANGFUSE_SECRET_KEY) -> dict[str, str]:
+    return {
+        "LAKEHOUSE_LANGFUSE_URL": f"http://127.0.0.1:{port}",
+        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
+        "LAKEHOUSE_LANGFUSE_SECRET_KEY": secret_key,
+    }
+
+
+@contextmanager
+def started(folder: Path, env: Callable[[int], dict[str, str] | None]) -> Iterator[Deployment]:
+    """Both sample stacks, started by hand as a deployment would be; ``env``:
+    a stack's environment for its Langfuse port."""
     stacks.build_all()
     specs = stacks.default_specs()
     ports = {name: stacks.free_port() for name in specs}
+    langfuse = {name: stacks.free_port() for name in specs}
     logs = {name: folder / f"{specs[name].daemon}.jsonl" for name in specs}
     with stacks.Stacks(folder / "logs") as running:
         urls = {
@@ -50,10 +65,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 roster=ROSTER,
                 session_log=logs[name],
                 upstream_timeout_ms=2000,
+                env=env(langfuse[name]),
             ).url
             for name, spec in specs.items()
         }
-        yield Deployment(urls, ports, logs, folder)
+        yield Deployment(urls, ports, logs, folder, langfuse)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with started(tmp_path_factory.mktemp("deployment"), langfuse_env) as running:
+        yield running
 
 
 def write_config(path: Path, targets: dict[str, dict[str, Any]]) -> Path:
@@ -73,14 +95,17 @@ def good_targets(deployment: Deployment) -> dict[str, dict[str, Any]]:
             "model_port": deployment.model_ports[name],
             "session_log": str(deployment.logs[name]),
             "daemon": daemons[name],
+            "langfuse_port": deployment.langfuse_ports[name],
         }
         for name in deployment.urls
     }
 
 
-def diagnose(tmp_path: Path, targets: dict[str, dict[str, Any]]) -> list[doctor.Check]:
+def diagnose(
+    tmp_path: Path, targets: dict[str, dict[str, Any]], trace_wait_s: float = 5.0
+) -> list[doctor.Check]:
     cfg = config.load(write_config(tmp_path / "parity.toml", targets))
-    return doctor.diagnose(cfg, log_wait_s=1.0)
+    return doctor.diagnose(cfg, log_wait_s=1.0, trace_wait_s=trace_wait_s)
 
 
 def problems(checks: list[doctor.Check]) -> list[str]:
@@ -106,11 +131,20 @@ def test_a_deployment_wired_correctly(deployment: Deployment, tmp_path: Path) ->
     lines = done.stdout.splitlines()
     for name in ("rust", "go"):
         mine = [line for line in lines if line.startswith(f"{name}: ok: ")]
-        assert len(mine) == 6, lines  # health, port, three sessions, the log
+        # health, the model's port, the stand-in's port, three sessions, the log, the tree
+        assert len(mine) == 8, lines
         reached = [line for line in mine if "reached the model" in line]
         assert len(reached) == 3
         assert all("openai dialect (POST /v1/chat/completions)" in line for line in reached)
-        assert "received the row of each of 3 sessions" in mine[-1]
+        port = deployment.langfuse_ports[name]
+        assert f"{name}: ok: serving the Langfuse stand-in on 127.0.0.1:{port}" in mine
+        assert "received the row of each of 3 sessions" in mine[-2]
+        # The session's tree: no trace-create (the doctor gives the trace id), the
+        # chat hop's generation and the attempt's span (CONTRACT §7), as a batch.
+        assert mine[-1] == (
+            f"{name}: ok: a session's trace tree reached the Langfuse stand-in on "
+            f"127.0.0.1:{port} over the batch ingestion API (2 observations)"
+        )
     assert lines[-1] == "all is well"
 
 
