@@ -257,6 +257,75 @@ def test_targets_sharing_a_model_port(deployment: Deployment, tmp_path: Path) ->
     ]
 
 
+def test_a_busy_langfuse_port_and_a_target_without_one(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    targets = good_targets(deployment)
+    del targets["rust"]["langfuse_port"]
+    port = deployment.langfuse_ports["go"]
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        checks = diagnose(tmp_path, targets)
+    [line] = problems(checks)
+    assert line.startswith(f"go: problem: cannot serve the Langfuse stand-in on 127.0.0.1:{port}: ")
+    assert "address already in use" in line.lower()
+    assert "fix: stop what listens there (a `parity langfuse`, another run) or choose another " in (
+        line
+    )
+    # Not a problem: the traces suite just does not run for it.
+    untraced = doctor.Check("rust", "no `langfuse_port`: the traces suite will not run for it")
+    assert untraced in checks
+    assert not any("trace tree" in check.what for check in checks)
+
+
+def test_targets_sharing_a_langfuse_port(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    port = targets["go"]["langfuse_port"] = targets["rust"]["langfuse_port"]
+    found = problems(diagnose(tmp_path, targets))
+    fix = (
+        "fix: give each target its own langfuse_port (the harness tells runtimes' trees apart "
+        "by it) and point each deployment's Langfuse host at its own"
+    )
+    assert sorted(found) == [
+        f"go: problem: langfuse_port {port} is also the langfuse_port of rust; {fix}",
+        f"rust: problem: langfuse_port {port} is also the langfuse_port of go; {fix}",
+    ]
+
+
+POINTING = (
+    "with public key pk-lf-parity and secret key sk-lf-parity (--langfuse-url, "
+    "--langfuse-public-key, --langfuse-secret-key, or LAKEHOUSE_LANGFUSE_URL, "
+    "LAKEHOUSE_LANGFUSE_PUBLIC_KEY, LAKEHOUSE_LANGFUSE_SECRET_KEY); `parity init` prints how"
+)
+
+
+def test_a_deployment_that_sends_no_trace(tmp_path: Path) -> None:
+    """Stacks started without a Langfuse URL: tracing off (CONTRACT §7)."""
+    with started(tmp_path, lambda port: None) as untraced:
+        found = problems(diagnose(tmp_path, good_targets(untraced), trace_wait_s=2.0))
+    assert sorted(found) == [
+        f"{name}: problem: no trace tree arrived on the Langfuse stand-in on 127.0.0.1:{port} "
+        f"within 2s (of 3 sessions); fix: point the deployment's Langfuse host at "
+        f"http://127.0.0.1:{port} {POINTING}"
+        for name, port in sorted(untraced.langfuse_ports.items())
+    ]
+
+
+def test_a_deployment_with_a_wrong_secret_key(tmp_path: Path) -> None:
+    with started(tmp_path, lambda port: langfuse_env(port, "sk-lf-wrong")) as wrong:
+        found = problems(diagnose(tmp_path, good_targets(wrong)))
+    assert len(found) == 2, found
+    for name, port in wrong.langfuse_ports.items():
+        [line] = [line for line in found if line.startswith(f"{name}: ")]
+        assert line.startswith(
+            f"{name}: problem: the Langfuse stand-in on 127.0.0.1:{port} answered 401 to "
+        )
+        assert "request(s) from the deployment: its Langfuse keys are wrong; fix: give it " in line
+        assert "public key pk-lf-parity and secret key sk-lf-parity (" in line
+
+
 def test_the_embedded_default_needs_nothing(tmp_path: Path) -> None:
     done = run_doctor(cwd=tmp_path)
     assert done.returncode == 0
@@ -277,11 +346,14 @@ def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
 
 class _OllamaSpeaking(BaseHTTPRequestHandler):
     """A stand-in runtime whose provider is Ollama (no sample stack speaks it):
-    /v1/iterate asks its upstream through the official ``ollama`` client and
-    appends a row to its session log."""
+    /v1/iterate asks its upstream through the official ``ollama`` client,
+    appends a row to its session log and sends its attempt's span with the
+    published ``langfuse`` SDK (OpenTelemetry), under the trace id the SDK
+    seeds from the session's."""
 
     upstream = ""
     log = Path()
+    langfuse: Langfuse | None = None
 
     def do_GET(self) -> None:
         self._answer(200 if self.path == "/health" else 404, {"status": "ok"})
@@ -299,6 +371,16 @@ class _OllamaSpeaking(BaseHTTPRequestHandler):
         row = {"daemon": "ollamad", "prompt": request["prompt"], "reply": text}
         with self.log.open("a") as out:
             out.write(json.dumps(row) + "\n")
+        if self.langfuse is not None:
+            trace = Langfuse.create_trace_id(seed=self.headers["X-Lakehouse-Trace-Id"])
+            with self.langfuse.start_as_current_observation(
+                name="iterate.attempt[0]",
+                as_type="span",
+                input={"iteration": 0, "prompt": request["prompt"]},
+                trace_context={"trace_id": trace},
+            ) as attempt:
+                attempt.update(output={"verdict": "accepted", "raw": text})
+            self.langfuse.flush()
         self._answer(200, {"accepted": True})
 
     def _answer(self, status: int, body: Any) -> None:
@@ -312,11 +394,19 @@ class _OllamaSpeaking(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_dialect_is_reported(tmp_path: Path) -> None:
-    model_port = stacks.free_port()
+def test_the_dialect_and_the_transport_are_reported(tmp_path: Path) -> None:
+    model_port, langfuse_port = stacks.free_port(), stacks.free_port()
     log = tmp_path / "ollamad.jsonl"
+    sdk = Langfuse(
+        public_key=defaults.LANGFUSE_PUBLIC_KEY,
+        secret_key=defaults.LANGFUSE_SECRET_KEY,
+        host=f"http://127.0.0.1:{langfuse_port}",
+        tracer_provider=TracerProvider(),  # not the global one
+    )
     handler = type(
-        "Handler", (_OllamaSpeaking,), {"upstream": f"http://127.0.0.1:{model_port}", "log": log}
+        "Handler",
+        (_OllamaSpeaking,),
+        {"upstream": f"http://127.0.0.1:{model_port}", "log": log, "langfuse": sdk},
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -331,6 +421,7 @@ def test_the_dialect_is_reported(tmp_path: Path) -> None:
                     "model_port": model_port,
                     "session_log": str(log),
                     "daemon": "ollamad",
+                    "langfuse_port": langfuse_port,
                 }
             },
         )
@@ -338,7 +429,13 @@ def test_the_dialect_is_reported(tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
         thread.join(5)
+        sdk.shutdown()
     assert problems(checks) == []
     reached = [c.what for c in checks if "reached the model" in c.what]
     assert len(reached) == 3
     assert all("in the ollama dialect (POST /api/chat, streamed)" in what for what in reached)
+    # One root span: the trace it describes, and the span (docs/langfuse.md).
+    assert checks[-1].what == (
+        f"a session's trace tree reached the Langfuse stand-in on 127.0.0.1:{langfuse_port} "
+        "over OpenTelemetry (2 observations)"
+    )
