@@ -8,7 +8,10 @@
    send reaches that model through the target (so its provider really points
    there), and in which dialect (``mock_llm.Dialect``);
 4. the session log is readable and receives each session's row (with the
-   target's ``daemon`` when it has one).
+   target's ``daemon`` when it has one);
+5. with a ``langfuse_port``, the harness can serve its Langfuse stand-in
+   there, and a session's trace tree reaches it, over which transport
+   (``harness.doctor_traces``).
 
 Every check gives one line; a problem says what is wrong and how to fix it.
 Targets the harness starts itself (``stack = ...``) need no check.
@@ -30,7 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from harness import defaults
+from harness import defaults, doctor_traces
 from harness.config import Config, ProbeConfig, TargetConfig
 from harness.errors import TargetError
 from harness.mock_llm import (
@@ -79,6 +82,7 @@ def diagnose(
     config: Config,
     *,
     log_wait_s: float = LOG_WAIT_S,
+    trace_wait_s: float = doctor_traces.TRACE_WAIT_S,
     on_check: Callable[[Check], None] | None = None,
 ) -> list[Check]:
     """Every check of every target, in order (``on_check`` sees each as it is made)."""
@@ -90,7 +94,11 @@ def diagnose(
             on_check(check)
 
     model = ScriptedModel(max_hang_s=1.0)
-    with ScriptedModelServer(model) as server, httpx.Client(trust_env=False) as client:
+    with (
+        ScriptedModelServer(model) as server,
+        doctor_traces.new_standin() as standin,
+        httpx.Client(trust_env=False) as client,
+    ):
         for target in config.targets.values():
             sharing = [
                 other.name
@@ -99,7 +107,8 @@ def diagnose(
                 and target.model_port is not None
                 and other.model_port == target.model_port
             ]
-            doctor = _TargetDoctor(target, server, client, log_wait_s, sharing)
+            tracer = doctor_traces.TraceDoctor.of(standin, config, target, trace_wait_s)
+            doctor = _TargetDoctor(target, server, client, log_wait_s, sharing, tracer)
             for check in doctor.checks():
                 report(check)
     return found
@@ -112,6 +121,7 @@ class _TargetDoctor:
     client: httpx.Client
     log_wait_s: float
     sharing: list[str]  # other targets configured with the same model_port
+    tracer: doctor_traces.TraceDoctor | None  # None: no langfuse_port
 
     @property
     def name(self) -> str:
@@ -137,6 +147,11 @@ class _TargetDoctor:
         yield health
         port_check = self._serve_model()
         yield port_check
+        tracer = self.tracer
+        said = doctor_traces.untraced() if tracer is None else tracer.listen()
+        yield Check(self.name, *said)
+        if said[1] is not None:
+            tracer = None  # nowhere to receive the tree
         log_check, log = self._open_log()
         if log_check is not None:
             yield log_check
@@ -150,6 +165,8 @@ class _TargetDoctor:
                 answered.append(session)
         if log is not None and answered:
             yield self._rows(log, answered)
+        if tracer is not None and answered:
+            yield Check(self.name, *tracer.arrived(answered))
 
     # -- 0. probe programs -------------------------------------------------------
 

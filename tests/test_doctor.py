@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 
 import ollama
 import pytest
+from langfuse import Langfuse
+from opentelemetry.sdk.trace import TracerProvider
 
-from harness import config, doctor, stacks
+from harness import config, defaults, doctor, stacks
 from harness.mock_llm import ScriptedModelServer, smoke_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,20 +30,32 @@ ROSTER = REPO / "fixtures" / "roster.jsonl"
 
 @dataclass(frozen=True)
 class Deployment:
-    """The two sample stacks, each pointed at its own model port."""
+    """The two sample stacks, each pointed at its own model port and at its
+    own port for the harness's Langfuse stand-in."""
 
     urls: dict[str, str]
     model_ports: dict[str, int]
     logs: dict[str, Path]
     folder: Path
+    langfuse_ports: dict[str, int]
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("deployment")
+def langfuse_env(port: int, secret_key: str = defaults.LANGFUSE_SECRET_KEY) -> dict[str, str]:
+    return {
+        "LAKEHOUSE_LANGFUSE_URL": f"http://127.0.0.1:{port}",
+        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
+        "LAKEHOUSE_LANGFUSE_SECRET_KEY": secret_key,
+    }
+
+
+@contextmanager
+def started(folder: Path, env: Callable[[int], dict[str, str] | None]) -> Iterator[Deployment]:
+    """Both sample stacks, started by hand as a deployment would be; ``env``:
+    a stack's environment for its Langfuse port."""
     stacks.build_all()
     specs = stacks.default_specs()
     ports = {name: stacks.free_port() for name in specs}
+    langfuse = {name: stacks.free_port() for name in specs}
     logs = {name: folder / f"{specs[name].daemon}.jsonl" for name in specs}
     with stacks.Stacks(folder / "logs") as running:
         urls = {
@@ -50,10 +65,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 roster=ROSTER,
                 session_log=logs[name],
                 upstream_timeout_ms=2000,
+                env=env(langfuse[name]),
             ).url
             for name, spec in specs.items()
         }
-        yield Deployment(urls, ports, logs, folder)
+        yield Deployment(urls, ports, logs, folder, langfuse)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with started(tmp_path_factory.mktemp("deployment"), langfuse_env) as running:
+        yield running
 
 
 def write_config(path: Path, targets: dict[str, dict[str, Any]]) -> Path:
@@ -73,14 +95,17 @@ def good_targets(deployment: Deployment) -> dict[str, dict[str, Any]]:
             "model_port": deployment.model_ports[name],
             "session_log": str(deployment.logs[name]),
             "daemon": daemons[name],
+            "langfuse_port": deployment.langfuse_ports[name],
         }
         for name in deployment.urls
     }
 
 
-def diagnose(tmp_path: Path, targets: dict[str, dict[str, Any]]) -> list[doctor.Check]:
+def diagnose(
+    tmp_path: Path, targets: dict[str, dict[str, Any]], trace_wait_s: float = 5.0
+) -> list[doctor.Check]:
     cfg = config.load(write_config(tmp_path / "parity.toml", targets))
-    return doctor.diagnose(cfg, log_wait_s=1.0)
+    return doctor.diagnose(cfg, log_wait_s=1.0, trace_wait_s=trace_wait_s)
 
 
 def problems(checks: list[doctor.Check]) -> list[str]:
@@ -106,11 +131,20 @@ def test_a_deployment_wired_correctly(deployment: Deployment, tmp_path: Path) ->
     lines = done.stdout.splitlines()
     for name in ("rust", "go"):
         mine = [line for line in lines if line.startswith(f"{name}: ok: ")]
-        assert len(mine) == 6, lines  # health, port, three sessions, the log
+        # health, the model's port, the stand-in's port, three sessions, the log, the tree
+        assert len(mine) == 8, lines
         reached = [line for line in mine if "reached the model" in line]
         assert len(reached) == 3
         assert all("openai dialect (POST /v1/chat/completions)" in line for line in reached)
-        assert "received the row of each of 3 sessions" in mine[-1]
+        port = deployment.langfuse_ports[name]
+        assert f"{name}: ok: serving the Langfuse stand-in on 127.0.0.1:{port}" in mine
+        assert "received the row of each of 3 sessions" in mine[-2]
+        # The session's tree: no trace-create (the doctor gives the trace id), the
+        # chat hop's generation and the attempt's span (CONTRACT §7), as a batch.
+        assert mine[-1] == (
+            f"{name}: ok: a session's trace tree reached the Langfuse stand-in on "
+            f"127.0.0.1:{port} over the batch ingestion API (2 observations)"
+        )
     assert lines[-1] == "all is well"
 
 
@@ -223,6 +257,75 @@ def test_targets_sharing_a_model_port(deployment: Deployment, tmp_path: Path) ->
     ]
 
 
+def test_a_busy_langfuse_port_and_a_target_without_one(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    targets = good_targets(deployment)
+    del targets["rust"]["langfuse_port"]
+    port = deployment.langfuse_ports["go"]
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        checks = diagnose(tmp_path, targets)
+    [line] = problems(checks)
+    assert line.startswith(f"go: problem: cannot serve the Langfuse stand-in on 127.0.0.1:{port}: ")
+    assert "address already in use" in line.lower()
+    assert "fix: stop what listens there (a `parity langfuse`, another run) or choose another " in (
+        line
+    )
+    # Not a problem: the traces suite just does not run for it.
+    untraced = doctor.Check("rust", "no `langfuse_port`: the traces suite will not run for it")
+    assert untraced in checks
+    assert not any("trace tree" in check.what for check in checks)
+
+
+def test_targets_sharing_a_langfuse_port(deployment: Deployment, tmp_path: Path) -> None:
+    targets = good_targets(deployment)
+    port = targets["go"]["langfuse_port"] = targets["rust"]["langfuse_port"]
+    found = problems(diagnose(tmp_path, targets))
+    fix = (
+        "fix: give each target its own langfuse_port (the harness tells runtimes' trees apart "
+        "by it) and point each deployment's Langfuse host at its own"
+    )
+    assert sorted(found) == [
+        f"go: problem: langfuse_port {port} is also the langfuse_port of rust; {fix}",
+        f"rust: problem: langfuse_port {port} is also the langfuse_port of go; {fix}",
+    ]
+
+
+POINTING = (
+    "with public key pk-lf-parity and secret key sk-lf-parity (--langfuse-url, "
+    "--langfuse-public-key, --langfuse-secret-key, or LAKEHOUSE_LANGFUSE_URL, "
+    "LAKEHOUSE_LANGFUSE_PUBLIC_KEY, LAKEHOUSE_LANGFUSE_SECRET_KEY); `parity init` prints how"
+)
+
+
+def test_a_deployment_that_sends_no_trace(tmp_path: Path) -> None:
+    """Stacks started without a Langfuse URL: tracing off (CONTRACT §7)."""
+    with started(tmp_path, lambda port: None) as untraced:
+        found = problems(diagnose(tmp_path, good_targets(untraced), trace_wait_s=2.0))
+    assert sorted(found) == [
+        f"{name}: problem: no trace tree arrived on the Langfuse stand-in on 127.0.0.1:{port} "
+        f"within 2s (of 3 sessions); fix: point the deployment's Langfuse host at "
+        f"http://127.0.0.1:{port} {POINTING}"
+        for name, port in sorted(untraced.langfuse_ports.items())
+    ]
+
+
+def test_a_deployment_with_a_wrong_secret_key(tmp_path: Path) -> None:
+    with started(tmp_path, lambda port: langfuse_env(port, "sk-lf-wrong")) as wrong:
+        found = problems(diagnose(tmp_path, good_targets(wrong)))
+    assert len(found) == 2, found
+    for name, port in wrong.langfuse_ports.items():
+        [line] = [line for line in found if line.startswith(f"{name}: ")]
+        assert line.startswith(
+            f"{name}: problem: the Langfuse stand-in on 127.0.0.1:{port} answered 401 to "
+        )
+        assert "request(s) from the deployment: its Langfuse keys are wrong; fix: give it " in line
+        assert "public key pk-lf-parity and secret key sk-lf-parity (" in line
+
+
 def test_the_embedded_default_needs_nothing(tmp_path: Path) -> None:
     done = run_doctor(cwd=tmp_path)
     assert done.returncode == 0
@@ -243,11 +346,14 @@ def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
 
 class _OllamaSpeaking(BaseHTTPRequestHandler):
     """A stand-in runtime whose provider is Ollama (no sample stack speaks it):
-    /v1/iterate asks its upstream through the official ``ollama`` client and
-    appends a row to its session log."""
+    /v1/iterate asks its upstream through the official ``ollama`` client,
+    appends a row to its session log and sends its attempt's span with the
+    published ``langfuse`` SDK (OpenTelemetry), under the trace id the SDK
+    seeds from the session's."""
 
     upstream = ""
     log = Path()
+    langfuse: Langfuse | None = None
 
     def do_GET(self) -> None:
         self._answer(200 if self.path == "/health" else 404, {"status": "ok"})
@@ -265,6 +371,16 @@ class _OllamaSpeaking(BaseHTTPRequestHandler):
         row = {"daemon": "ollamad", "prompt": request["prompt"], "reply": text}
         with self.log.open("a") as out:
             out.write(json.dumps(row) + "\n")
+        if self.langfuse is not None:
+            trace = Langfuse.create_trace_id(seed=self.headers["X-Lakehouse-Trace-Id"])
+            with self.langfuse.start_as_current_observation(
+                name="iterate.attempt[0]",
+                as_type="span",
+                input={"iteration": 0, "prompt": request["prompt"]},
+                trace_context={"trace_id": trace},
+            ) as attempt:
+                attempt.update(output={"verdict": "accepted", "raw": text})
+            self.langfuse.flush()
         self._answer(200, {"accepted": True})
 
     def _answer(self, status: int, body: Any) -> None:
@@ -278,11 +394,19 @@ class _OllamaSpeaking(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_dialect_is_reported(tmp_path: Path) -> None:
-    model_port = stacks.free_port()
+def test_the_dialect_and_the_transport_are_reported(tmp_path: Path) -> None:
+    model_port, langfuse_port = stacks.free_port(), stacks.free_port()
     log = tmp_path / "ollamad.jsonl"
+    sdk = Langfuse(
+        public_key=defaults.LANGFUSE_PUBLIC_KEY,
+        secret_key=defaults.LANGFUSE_SECRET_KEY,
+        host=f"http://127.0.0.1:{langfuse_port}",
+        tracer_provider=TracerProvider(),  # not the global one
+    )
     handler = type(
-        "Handler", (_OllamaSpeaking,), {"upstream": f"http://127.0.0.1:{model_port}", "log": log}
+        "Handler",
+        (_OllamaSpeaking,),
+        {"upstream": f"http://127.0.0.1:{model_port}", "log": log, "langfuse": sdk},
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -297,6 +421,7 @@ def test_the_dialect_is_reported(tmp_path: Path) -> None:
                     "model_port": model_port,
                     "session_log": str(log),
                     "daemon": "ollamad",
+                    "langfuse_port": langfuse_port,
                 }
             },
         )
@@ -304,7 +429,13 @@ def test_the_dialect_is_reported(tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
         thread.join(5)
+        sdk.shutdown()
     assert problems(checks) == []
     reached = [c.what for c in checks if "reached the model" in c.what]
     assert len(reached) == 3
     assert all("in the ollama dialect (POST /api/chat, streamed)" in what for what in reached)
+    # One root span: the trace it describes, and the span (docs/langfuse.md).
+    assert checks[-1].what == (
+        f"a session's trace tree reached the Langfuse stand-in on 127.0.0.1:{langfuse_port} "
+        "over OpenTelemetry (2 observations)"
+    )

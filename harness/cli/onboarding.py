@@ -2,8 +2,9 @@
 
 ``init`` writes a commented ``parity.toml`` for the two runtimes and prints,
 for each, how to point its model provider at the port where the harness
-serves its scripted model, in either dialect; ``doctor`` checks the wiring
-(``harness.doctor``).
+serves its scripted model, in either dialect, and its Langfuse host at the
+port where the harness serves its Langfuse stand-in (CONTRACT §7); ``doctor``
+checks the wiring (``harness.doctor``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Final
 
 import click
 
+from harness import defaults
 from harness.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -33,6 +35,8 @@ from harness.waivers import toml_string as _toml_str
 # hang then costs two seconds, well inside a target's timeout_s.
 SUGGESTED_UPSTREAM_TIMEOUT_MS: Final = 2000
 SUGGESTED_TIMEOUT_S: Final = 30
+# The only keys the harness's Langfuse stand-in accepts from a deployment.
+_LANGFUSE_KEYS: Final = (defaults.LANGFUSE_PUBLIC_KEY, defaults.LANGFUSE_SECRET_KEY)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class Runtime:
     model_port: int
     session_log: str
     daemon: str
+    langfuse_port: int
+
+    @property
+    def langfuse_url(self) -> str:
+        return f"http://127.0.0.1:{self.langfuse_port}"
 
 
 def render_config(runtimes: list[Runtime], roster: Path | None) -> str:
@@ -74,6 +83,10 @@ def render_config(runtimes: list[Runtime], roster: Path | None) -> str:
             f"model_port = {runtime.model_port}   # the harness serves its scripted model on "
             f"127.0.0.1:{runtime.model_port}:",
             "#                     the deployment's provider must point there",
+            f"langfuse_port = {runtime.langfuse_port}   # the harness serves its Langfuse "
+            f"stand-in on 127.0.0.1:{runtime.langfuse_port}:",
+            "#                     the deployment's Langfuse host must point there (the "
+            "traces suite)",
             f"session_log = {_toml_str(runtime.session_log)}   # the file the deployment appends "
             "its sessions to",
             f"daemon = {_toml_str(runtime.daemon)}   # the `daemon` of its rows (tells them apart "
@@ -113,6 +126,7 @@ def instructions(runtimes: list[Runtime], config_path: Path, roster: Path) -> li
             f"  upstream timeout: below timeout_s={SUGGESTED_TIMEOUT_S}s, e.g. "
             f"--upstream-timeout-ms {SUGGESTED_UPSTREAM_TIMEOUT_MS} (a scripted hang lasts "
             "that long)",
+            *_langfuse_lines(runtime),
         ]
         spec = specs.get(runtime.name)
         if spec is not None:
@@ -123,6 +137,7 @@ def instructions(runtimes: list[Runtime], config_path: Path, roster: Path) -> li
                 roster=roster,
                 session_log=log,
                 upstream_timeout_ms=SUGGESTED_UPSTREAM_TIMEOUT_MS,
+                langfuse=(runtime.langfuse_url, *_LANGFUSE_KEYS),
             )
             lines.append(f"  the sample {spec.daemon}, by hand: {shlex.join(argv)}")
         lines.append("")
@@ -130,9 +145,23 @@ def instructions(runtimes: list[Runtime], config_path: Path, roster: Path) -> li
     lines += [
         "Then, with the deployment running:",
         f"  parity doctor --config {shown}   # checks each target; exit 0 when all is well",
-        f"  parity run --config {shown}      # validate, iterate, faults, sessions",
+        f"  parity run --config {shown}      # validate, iterate, faults, sessions, traces",
     ]
     return lines
+
+
+def _langfuse_lines(runtime: Runtime) -> list[str]:
+    """Where the runtime sends its trace tree (CONTRACT §7), by flag and by env name."""
+    url = runtime.langfuse_url
+    public_key, secret_key = _LANGFUSE_KEYS
+    return [
+        f"  Langfuse host: {url}, public key {public_key}, secret key {secret_key} "
+        "(the traces suite reads the trace tree of each session there)",
+        f"    flags: --langfuse-url {url} --langfuse-public-key {public_key} "
+        f"--langfuse-secret-key {secret_key}",
+        f"    or env: LAKEHOUSE_LANGFUSE_URL={url} LAKEHOUSE_LANGFUSE_PUBLIC_KEY={public_key} "
+        f"LAKEHOUSE_LANGFUSE_SECRET_KEY={secret_key}",
+    ]
 
 
 def _port_of(url: str, default: int) -> int:
@@ -157,6 +186,10 @@ def _port_of(url: str, default: int) -> int:
 @click.option("--go-url", default="http://127.0.0.1:4110", show_default=True)
 @click.option("--rust-model-port", type=click.IntRange(1, 65535), default=18101, show_default=True)
 @click.option("--go-model-port", type=click.IntRange(1, 65535), default=18102, show_default=True)
+@click.option(
+    "--rust-langfuse-port", type=click.IntRange(1, 65535), default=18111, show_default=True
+)
+@click.option("--go-langfuse-port", type=click.IntRange(1, 65535), default=18112, show_default=True)
 @click.option("--rust-session-log", default="sessions/gateway.jsonl", show_default=True)
 @click.option("--go-session-log", default="sessions/validatord.jsonl", show_default=True)
 @click.option("--rust-daemon", default="gateway", show_default=True)
@@ -173,6 +206,8 @@ def init(
     go_url: str,
     rust_model_port: int,
     go_model_port: int,
+    rust_langfuse_port: int,
+    go_langfuse_port: int,
     rust_session_log: str,
     go_session_log: str,
     rust_daemon: str,
@@ -180,7 +215,7 @@ def init(
     roster: Path | None,
 ) -> None:
     """Write a commented parity.toml for a deployment and say how to wire it up."""
-    from harness import atomic, config, defaults
+    from harness import atomic, config
 
     texts = {
         "--rust-url": rust_url,
@@ -198,13 +233,31 @@ def init(
         raise click.BadParameter(
             "each runtime needs its own model port", param_hint="--go-model-port"
         )
+    _check_langfuse_ports(
+        {"--rust-langfuse-port": rust_langfuse_port, "--go-langfuse-port": go_langfuse_port},
+        {rust_model_port, go_model_port},
+    )
     if out_path.exists() and not force:
         fail(f"{out_path} exists; pass --force to overwrite it")
     runtimes = [
         Runtime(
-            "rust", "the Rust gateway", rust_url, rust_model_port, rust_session_log, rust_daemon
+            "rust",
+            "the Rust gateway",
+            rust_url,
+            rust_model_port,
+            rust_session_log,
+            rust_daemon,
+            rust_langfuse_port,
         ),
-        Runtime("go", "the Go validatord", go_url, go_model_port, go_session_log, go_daemon),
+        Runtime(
+            "go",
+            "the Go validatord",
+            go_url,
+            go_model_port,
+            go_session_log,
+            go_daemon,
+            go_langfuse_port,
+        ),
     ]
     roster_path = roster.resolve() if roster is not None else None
     text = render_config(runtimes, roster_path)
@@ -224,6 +277,21 @@ def init(
     used_roster = roster_path or defaults.PROJECT_ROOT / defaults.ROSTER
     for line in instructions(runtimes, out_path, used_roster):
         out.print(line, markup=False, soft_wrap=True)
+
+
+def _check_langfuse_ports(ports: dict[str, int], model_ports: set[int]) -> None:
+    """Each runtime its own Langfuse port, none of them a model port (both
+    are served on 127.0.0.1 during a run)."""
+    seen: set[int] = set()
+    for option, port in ports.items():
+        if port in model_ports:
+            raise click.BadParameter(
+                f"{port} is also a model port; the Langfuse stand-in needs its own",
+                param_hint=option,
+            )
+        if port in seen:
+            raise click.BadParameter("each runtime needs its own Langfuse port", param_hint=option)
+        seen.add(port)
 
 
 @click.command("doctor")

@@ -81,8 +81,10 @@ def daemon_argv(
     roster: Path,
     session_log: Path | None,
     upstream_timeout_ms: int,
+    langfuse: tuple[str, str, str] | None = None,
 ) -> list[str]:
-    """The command line of docs/decisions.md §5; ``--flag=value`` so no value reads as a flag."""
+    """The command line of docs/decisions.md §5; ``--flag=value`` so no value reads as a flag.
+    ``langfuse``: (URL, public key, secret key) of a Langfuse host (CONTRACT §7)."""
     argv = [
         *spec.launcher,
         str(spec.binary_path),
@@ -93,6 +95,13 @@ def daemon_argv(
     ]
     if session_log is not None:
         argv.append(f"--session-log={session_log.resolve()}")
+    if langfuse is not None:
+        url, public_key, secret_key = langfuse
+        argv += [
+            f"--langfuse-url={url}",
+            f"--langfuse-public-key={public_key}",
+            f"--langfuse-secret-key={secret_key}",
+        ]
     return argv
 
 
