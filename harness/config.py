@@ -59,7 +59,7 @@ class TargetConfig:
             return self.url is not None
         if suite == registry.SESSIONS:
             return self.url is not None and self.model_port is not None and bool(self.session_log)
-        if suite == registry.TRACES:
+        if suite in (registry.TRACES, registry.COLLECTOR):
             return self.url is not None and self.model_port is not None and bool(self.langfuse_port)
         return self.url is not None and self.model_port is not None
 

@@ -103,6 +103,7 @@ SUITE_RULES: Final[Mapping[str, tuple[Rule, ...]]] = {
         Rule.TRACE_MINTED,
     ),
     registry.TRACES: (*_prefixed("trace."),),
+    registry.COLLECTOR: (*_prefixed("collector."),),
 }
 """The rules each suite is meant to exercise: a run that never exercises one
 of them did not test it."""

@@ -75,3 +75,6 @@ LANGFUSE_SECRET_KEY: Final = "sk-lf-parity"
 TREE_QUIET_S: Final = 1.5
 TREE_WAIT_S: Final = 10.0
 COLLECTOR_SLOW_S: Final = 1.5
+# The collector suite's batch: small, so that the events a faulty collector
+# holds up in a runtime's queue stay far below any queue's bound.
+COLLECTOR_BATCH: Final = 8

@@ -604,6 +604,27 @@ class Rule(StrEnum):
         "§2 max_iterations ends the session before the failing call.",
     )
 
+    # -- the collector suite: a faulty Langfuse collector is never in the way (§7) --------
+    COLLECTOR_DOWN = (
+        "collector.down",
+        "§7 A collector that is down changes no response, status or row.",
+    )
+    COLLECTOR_SLOW = (
+        "collector.slow",
+        "§7 A slow collector changes no response and never delays one.",
+    )
+    COLLECTOR_500 = (
+        "collector.http_500",
+        "§7 A collector that answers 500 changes no response, status or row.",
+    )
+    COLLECTOR_401 = (
+        "collector.http_401",
+        "§7 A collector that answers 401 changes no response, status or row.",
+    )
+    COLLECTOR_HEALTHY = (
+        "collector.recovered",
+        "§7 After a faulty collector, the runtime delivers the next sessions' trees.",
+    )
     # -- the traces suite: the live trace tree of a session (§7) --------------------------
     TREE_MINTED = (
         "trace.tree.minted",

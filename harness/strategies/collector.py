@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from harness.langfuse.faults import CollectorFault
 from harness.strategies.live import iterate_scenarios
+from harness.suites.tracing import HEALTHY
 
 # Slow first, and twice as often: the one fault a runtime can get wrong
 # without losing anything (it waits), seen only in the answer's timing.
@@ -33,19 +34,13 @@ _TRACES: Final = st.sampled_from(("t-", "trace."))
 
 @st.composite
 def collector_scenarios(draw: st.DrawFn) -> dict[str, Any]:
-    """An iterate session whose tree's delivery meets a collector fault."""
+    """An iterate session, its trace id given; three in four meet a collector
+    fault, the others a healthy collector (the runtime must have recovered)."""
     scenario = dict(draw(iterate_scenarios()))
     scenario.pop("id", None)
     scenario["trace"] = draw(_TRACES)
     scenario.setdefault("header", "X-Lakehouse-Trace-Id")
-    scenario["collector"] = str(draw(_MODES).value)
+    mode = draw(st.one_of(_MODES, _MODES, _MODES, st.just(HEALTHY)))
+    scenario["collector"] = str(mode)
     digest = hashlib.blake2b(json.dumps(scenario, sort_keys=True).encode(), digest_size=5)
     return {"id": "c" + digest.hexdigest(), **scenario}
-
-
-def faults_with_collector(
-    model_faults: st.SearchStrategy[dict[str, Any]],
-) -> st.SearchStrategy[dict[str, Any]]:
-    """The ``faults`` suite's cases: mostly the model failing, one in four
-    the collector."""
-    return st.one_of(model_faults, model_faults, model_faults, collector_scenarios())

@@ -9,7 +9,7 @@ from harness import defaults
 from harness.mock_llm import ScriptedModel
 from harness.model import JsonValue
 from harness.strategies import fault_scenarios, iterate_scenarios
-from harness.strategies.collector import faults_with_collector
+from harness.strategies.collector import collector_scenarios
 from harness.suites import registry
 from harness.suites.base import DerivedSuite, LiveSuite, ProbeSuite
 from harness.suites.derived import SessionRows
@@ -52,9 +52,16 @@ class LiveSuites:
             registry.FAULTS: SessionSuite(
                 registry.FAULTS,
                 "/v1/iterate when the model fails (502 and an infra_error row)",
-                faults_with_collector(fault_scenarios()) if tracing else fault_scenarios(),
+                fault_scenarios(),
                 self.sessions,
                 batch_size=100,
+            ),
+            registry.COLLECTOR: SessionSuite(
+                registry.COLLECTOR,
+                "/v1/iterate while the Langfuse collector is down, slow, 500 or 401 (CONTRACT §7)",
+                collector_scenarios(),
+                self.sessions,
+                batch_size=defaults.COLLECTOR_BATCH,
             ),
             registry.SESSIONS: SessionRows(),
             registry.TRACES: TraceTrees(),  # answered only when the run traces
@@ -65,6 +72,7 @@ class LiveSuites:
             registry.VALIDATE: ValidateSuite.request,
             registry.ITERATE: self.sessions.request,
             registry.FAULTS: self.sessions.request,
+            registry.COLLECTOR: self.sessions.request,
             registry.SESSIONS: SessionRows.lookup(),
         }
         if self.tracing is not None:

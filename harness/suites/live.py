@@ -53,7 +53,7 @@ from harness.suites.base import LiveSuite
 from harness.suites.common import JSON_TYPE
 from harness.suites.live_compare import compare_iterate, compare_validate
 from harness.suites.produced import ProducedSession
-from harness.suites.tracing import COLLECTOR_FAULTS, Armed, Tracing
+from harness.suites.tracing import COLLECTOR_FAULTS, COLLECTOR_RULES, HEALTHY, Armed, Tracing
 from harness.targets.http import HttpRequest
 from reference_impl.iterate import TRACE_HEADER, IterateRequest, RequestError, iterate
 from reference_impl.jsonmodel import JsonError, dumps, loads
@@ -110,6 +110,7 @@ class Instance:
     replies: tuple[Reply, ...] = ()  # the model's script for it
     collector: str | None = None  # the collector fault its tree's delivery meets
     armed: Armed | None = None  # that fault, switched on
+    asked: str | None = None  # what the case asked of the collector (a fault or none)
 
 
 class Sessions:
@@ -156,8 +157,12 @@ class Sessions:
             name = name if isinstance(name, str) and name else "X-Lakehouse-Trace-Id"
             sent = trace + session if trace else None
             headers[name] = sent or ""
-        collector, armed = self._collector_fault(case.get("collector"), sent)
-        return Instance(session, text, headers, sent, tuple(replies), collector, armed)
+        asked = case.get("collector")
+        collector, armed = self._collector_fault(asked, sent)
+        return Instance(
+            session, text, headers, sent, tuple(replies), collector, armed,
+            asked=str(asked) if asked is not None else None,
+        )  # fmt: skip
 
     def _collector_fault(
         self, mode: JsonValue, trace: str | None
@@ -170,7 +175,7 @@ class Sessions:
             raise HarnessError(
                 f"a case's collector fault is one of {COLLECTOR_FAULTS}, not {mode!r:.40}"
             )
-        if self.tracing is None or trace is None:
+        if self.tracing is None or trace is None or mode == HEALTHY:
             return None, None
         return str(mode), self.tracing.arm(trace, str(mode))
 
@@ -189,6 +194,8 @@ class Sessions:
             body = dumps({"error": str(exc)})
             return Observation(REFERENCE, body, status=400, session=Session(instance.session))
         _note_trace(instance, hit)
+        if instance.asked is not None:
+            hit(COLLECTOR_RULES[instance.asked])
 
         def validate_hop(body: dict[str, JsonValue]) -> tuple[int, JsonValue]:
             outcome = validate(body, self.roster, hit)

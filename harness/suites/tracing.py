@@ -24,9 +24,19 @@ from harness.langfuse.observation import Tree, TreeObservation
 from harness.mock_llm import CASE_MARKER_RE
 from harness.model import JsonValue
 from harness.suites.produced import ProducedSession
+from reference_impl.rules import Rule
 
-# The collector faults a session may run under, by their name in a case.
-COLLECTOR_FAULTS: Final = tuple(fault.value for fault in CollectorFault)
+# The collector faults a session may run under, by their name in a case,
+# and a healthy collector (a case of the collector suite without a fault).
+HEALTHY: Final = "none"
+COLLECTOR_FAULTS: Final = (*(fault.value for fault in CollectorFault), HEALTHY)
+COLLECTOR_RULES: Final = {
+    CollectorFault.DOWN.value: Rule.COLLECTOR_DOWN,
+    CollectorFault.SLOW.value: Rule.COLLECTOR_SLOW,
+    CollectorFault.HTTP_500.value: Rule.COLLECTOR_500,
+    CollectorFault.HTTP_401.value: Rule.COLLECTOR_401,
+    HEALTHY: Rule.COLLECTOR_HEALTHY,
+}
 
 
 @dataclass(frozen=True)
