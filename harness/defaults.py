@@ -63,6 +63,11 @@ FLAKY_REPLAYS: Final = 3
 # exercised by fewer than this many cases.
 COVERAGE_GOAL: Final = 5
 
+# The longest the engine waits for one answer without a deadline: more
+# than any target's own timeouts add up to; past it the harness lost track
+# of a request (a bug), which ends the run with exit 2 instead of a hang.
+ANSWER_BOUND_S: Final = 300.0
+
 # The live trace tree (CONTRACT §7; ``suites/tracing.py``): the keys the
 # harness's Langfuse stand-in accepts from the sample stacks; how long a
 # runtime's collector must have been quiet before a session's tree is taken

@@ -8,10 +8,13 @@ import random
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
 
+from harness import defaults
 from harness.engine import Engine, EngineSettings
 from harness.model import (
     REFERENCE,
@@ -149,3 +152,21 @@ def test_a_seed_draws_the_same_cases_whatever_the_database_holds(tmp_path: Path)
     replayed = len(second) - len(first)
     assert replayed > 0, "the stored examples are replayed first"
     assert second[replayed:] == first
+
+
+class Losing(Answering):
+    """A streaming target whose answers never come (a lost request): no
+    thread holds them, so nothing is left behind when the test ends."""
+
+    def submit(self, suite: str, cases: Sequence[JsonValue]) -> list[Future[Observation]]:
+        return [Future() for _ in cases]
+
+
+def test_an_answer_that_never_comes_ends_the_run_with_exit_2_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(defaults, "ANSWER_BOUND_S", 0.2)
+    summary = run([Losing("go", 7), Answering("rust", 7)])
+    assert summary.exit_code == 2
+    (suite,) = summary.suites
+    assert suite.errors and "lost track of a request" in suite.errors[0].failure.message

@@ -32,7 +32,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from harness import compare, coverage, interrupts
+from harness import compare, coverage, defaults, interrupts
 from harness.defaults import DEADLINE_GRACE_S
 from harness.engine.state import Choices, StopReason, SuiteState, Tally
 from harness.errors import TargetError
@@ -382,11 +382,21 @@ class _Late(Exception):
 
 
 def _result(future: Future[T], until: float | None) -> T:
-    """What ``future`` gives, waited for until ``until`` at most (None: as long as it takes)."""
+    """What ``future`` gives, waited for until ``until`` at most; without a
+    deadline, ``defaults.ANSWER_BOUND_S`` at most: every target answers
+    within its own timeouts, so an answer that never comes is a harness bug,
+    reported (exit 2) rather than waited for forever."""
     if until is not None:
         futures.wait([future], timeout=max(0.0, until - time.monotonic()))
         if not future.done():
             raise _Late
+    else:
+        futures.wait([future], timeout=defaults.ANSWER_BOUND_S)
+        if not future.done():
+            raise TargetError(
+                f"no answer within {defaults.ANSWER_BOUND_S:g} s, though every target has its "
+                "own timeouts: the harness lost track of a request (a harness bug)"
+            )
     try:
         return future.result()
     except CancelledError:
