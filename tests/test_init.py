@@ -42,7 +42,8 @@ def test_init_writes_a_commented_config_that_loads(tmp_path: Path) -> None:
     assert (rust.langfuse_port, go.langfuse_port) == (18111, 18112)
     assert rust.session_log == tmp_path / "sessions" / "gateway.jsonl"
     assert (tmp_path / "sessions").is_dir()
-    assert set(cfg.suites_available()) == {"validate", "iterate", "faults", "sessions", "traces"}
+    live = {"validate", "iterate", "faults", "collector_faults", "sessions", "traces"}
+    assert set(cfg.suites_available()) == live
     assert "the harness serves its Langfuse stand-in on 127.0.0.1:18111" in text
     # Every key written is one the schema knows; the probes are left commented out.
     assert "probes" not in tomllib.loads(text)["targets"]["rust"]

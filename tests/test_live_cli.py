@@ -18,7 +18,7 @@ from harness.stacks import build, default_specs, pid_running
 from tests.procs import command_line, from_a_terminal, processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
-LIVE = ("validate", "iterate", "faults", "collector", "sessions", "traces")
+LIVE = ("validate", "iterate", "faults", "collector_faults", "sessions", "traces")
 GATEWAY = str(default_specs()["rust"].binary_path)
 VALIDATORD = str(default_specs()["go"].binary_path)
 

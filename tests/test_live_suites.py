@@ -441,7 +441,7 @@ def test_a_configured_deployment_is_driven_through_its_url(built: None, tmp_path
 
 def test_the_sessions_suite_brings_the_sessions_it_checks() -> None:
     names = runner.choose_suite_names(runner.default_config(), ["sessions"])
-    assert names == ["iterate", "faults", "sessions"]
+    assert names == ["iterate", "faults", "collector_faults", "sessions"]
     assert runner.choose_suite_names(runner.default_config(), ["sessions", "faults"]) == [
         "faults",
         "sessions",

@@ -38,7 +38,7 @@ LIVE: Final = ("iterate", "faults", "sessions")
 QUICK: Final = 400  # the quick profile's budget
 # The trace tree's mutations: the sessions whose trees are checked, and a
 # budget that draws a few slow-collector sessions among the faults.
-TRACED: Final = ("collector", "traces")
+TRACED: Final = ("collector_faults", "traces")
 TRACED_BUDGET: Final = 40
 
 Key = tuple[str, str, str, tuple[str, ...]]

@@ -49,6 +49,11 @@ def test_suites_run_after_what_they_depend_on() -> None:
 
 def test_a_derived_suite_brings_its_sources_only_when_none_was_asked_for() -> None:
     available = registry.ALL
-    assert registry.with_dependencies({"sessions"}, available) == {"sessions", "iterate", "faults"}
+    assert registry.with_dependencies({"sessions"}, available) == {
+        "sessions",
+        "iterate",
+        "faults",
+        "collector_faults",
+    }
     assert registry.with_dependencies({"sessions", "faults"}, available) == {"sessions", "faults"}
     assert registry.with_dependencies({"sessions"}, ("faults",)) == {"sessions", "faults"}

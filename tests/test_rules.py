@@ -259,11 +259,11 @@ EXAMPLES: Final[dict[Rule, tuple[str, Any]]] = {
                                               context={**TOLEDO, "target_count": 0})),
     Rule.HOP_FAILED_FIRST: ("faults", scenario({"fault": "http_500"}, VALID)),
     Rule.TREE_MINTED: ("traces", scenario(VALID)),
-    Rule.COLLECTOR_DOWN: ("collector", scenario(VALID, trace="t-", collector="down")),
-    Rule.COLLECTOR_SLOW: ("collector", scenario(VALID, trace="t-", collector="slow")),
-    Rule.COLLECTOR_500: ("collector", scenario(VALID, trace="t-", collector="500")),
-    Rule.COLLECTOR_401: ("collector", scenario(VALID, trace="t-", collector="401")),
-    Rule.COLLECTOR_HEALTHY: ("collector", scenario(VALID, trace="t-", collector="none")),
+    Rule.COLLECTOR_DOWN: ("collector_faults", scenario(VALID, trace="t-", collector="down")),
+    Rule.COLLECTOR_SLOW: ("collector_faults", scenario(VALID, trace="t-", collector="slow")),
+    Rule.COLLECTOR_500: ("collector_faults", scenario(VALID, trace="t-", collector="500")),
+    Rule.COLLECTOR_401: ("collector_faults", scenario(VALID, trace="t-", collector="401")),
+    Rule.COLLECTOR_HEALTHY: ("collector_faults", scenario(VALID, trace="t-", collector="none")),
     Rule.TREE_GIVEN: ("traces", scenario(VALID, trace="t-", header="X-Lakehouse-Trace-Id")),
     Rule.TREE_SPAN_ACCEPTED: ("traces", scenario(VALID)),
     Rule.TREE_SPAN_WARNING: ("traces", scenario("no", VALID)),
@@ -408,7 +408,7 @@ def test_each_suite_is_declared_only_rules_its_examples_live_in() -> None:
     homes = {
         "faults": {"faults", "iterate", "sessions", "traces"},
         "iterate": {"iterate", "sessions", "traces"},
-        "collector": {"collector", "sessions", "traces"},
+        "collector_faults": {"collector_faults", "sessions", "traces"},
     }
     for rule, (suite, _) in EXAMPLES.items():
         owners = {name for name, rules in coverage.SUITE_RULES.items() if rule in rules}

@@ -34,7 +34,7 @@ ITERATE: Final = "iterate"
 FAULTS: Final = "faults"
 SESSIONS: Final = "sessions"
 TRACES: Final = "traces"
-COLLECTOR: Final = "collector"
+COLLECTOR: Final = "collector_faults"
 
 REGISTRY: Final = (
     SuiteInfo(EXTRACT_JSON, "probe"),
