@@ -39,7 +39,7 @@ QUICK: Final = 400  # the quick profile's budget
 # The trace tree's mutations: the sessions whose trees are checked, and a
 # budget that draws a few slow-collector sessions among the faults.
 TRACED: Final = ("collector_faults", "traces")
-TRACED_BUDGET: Final = 40
+TRACED_BUDGET: Final = 20
 
 Key = tuple[str, str, str, tuple[str, ...]]
 
