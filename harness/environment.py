@@ -200,13 +200,16 @@ def _tracing(config: Config, stack: contextlib.ExitStack) -> Tracing:
 
 
 def _langfuse_env(tracing: Tracing | None, name: str) -> dict[str, str]:
-    """A sample stack's Langfuse settings (CONTRACT §7), by their env names."""
-    if tracing is None:
-        return {}
+    return langfuse_env(tracing.standin.url(name)) if tracing is not None else {}
+
+
+def langfuse_env(url: str, secret_key: str = defaults.LANGFUSE_SECRET_KEY) -> dict[str, str]:
+    """A runtime's Langfuse settings (CONTRACT §7) by their env names: the
+    stand-in at ``url`` with the keys it accepts (tests give a wrong one)."""
     return {
-        "LAKEHOUSE_LANGFUSE_URL": tracing.standin.url(name),
+        "LAKEHOUSE_LANGFUSE_URL": url,
         "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
-        "LAKEHOUSE_LANGFUSE_SECRET_KEY": defaults.LANGFUSE_SECRET_KEY,
+        "LAKEHOUSE_LANGFUSE_SECRET_KEY": secret_key,
     }
 
 

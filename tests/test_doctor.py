@@ -21,7 +21,7 @@ import pytest
 from langfuse import Langfuse
 from opentelemetry.sdk.trace import TracerProvider
 
-from harness import config, defaults, doctor, stacks
+from harness import config, defaults, doctor, environment, stacks
 from harness.mock_llm import ScriptedModelServer, smoke_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,11 +41,7 @@ class Deployment:
 
 
 def langfuse_env(port: int, secret_key: str = defaults.LANGFUSE_SECRET_KEY) -> dict[str, str]:
-    return {
-        "LAKEHOUSE_LANGFUSE_URL": f"http://127.0.0.1:{port}",
-        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
-        "LAKEHOUSE_LANGFUSE_SECRET_KEY": secret_key,
-    }
+    return environment.langfuse_env(f"http://127.0.0.1:{port}", secret_key)
 
 
 @contextmanager

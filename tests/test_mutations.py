@@ -23,7 +23,7 @@ from typing import Final
 
 import pytest
 
-from harness import config, defaults, runner
+from harness import config, environment, runner
 from harness.model import Cause, DivergenceClass, RunSummary
 from harness.stacks import Stacks, StackSpec, build, default_specs, free_port
 from harness.suites import registry
@@ -425,11 +425,7 @@ def deployment(
 
 
 def langfuse_env(port: int) -> dict[str, str]:
-    return {
-        "LAKEHOUSE_LANGFUSE_URL": f"http://127.0.0.1:{port}",
-        "LAKEHOUSE_LANGFUSE_PUBLIC_KEY": defaults.LANGFUSE_PUBLIC_KEY,
-        "LAKEHOUSE_LANGFUSE_SECRET_KEY": defaults.LANGFUSE_SECRET_KEY,
-    }
+    return environment.langfuse_env(f"http://127.0.0.1:{port}")
 
 
 def run_suites(

@@ -124,10 +124,6 @@ class TraceStore:
             count, traces = self._listeners[listener].indexed.get(key, (0, set()))
             return count, frozenset(traces)
 
-    def forget_key(self, listener: str, key: str) -> None:
-        with self._changed:
-            self._listeners[listener].indexed.pop(key, None)
-
     def arrived(self, listener: str) -> None:
         """A request came in; ``record`` says it was answered."""
         with self._changed:
