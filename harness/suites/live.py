@@ -48,12 +48,13 @@ from harness.model import (
     Session,
 )
 from harness.strategies import validate_requests
+from harness.strategies.collector import HEALTHY
 from harness.suites import registry
 from harness.suites.base import LiveSuite
 from harness.suites.common import JSON_TYPE
 from harness.suites.live_compare import compare_iterate, compare_validate
 from harness.suites.produced import ProducedSession
-from harness.suites.tracing import COLLECTOR_FAULTS, COLLECTOR_RULES, HEALTHY, Armed, Tracing
+from harness.suites.tracing import COLLECTOR_FAULTS, COLLECTOR_RULES, Armed, Tracing
 from harness.targets.http import HttpRequest
 from reference_impl.iterate import TRACE_HEADER, IterateRequest, RequestError, iterate
 from reference_impl.jsonmodel import JsonError, dumps, loads

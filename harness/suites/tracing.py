@@ -23,12 +23,12 @@ from harness.langfuse.faults import CollectorFault, FaultRule, rule
 from harness.langfuse.observation import Tree, TreeObservation
 from harness.mock_llm import CASE_MARKER_RE
 from harness.model import JsonValue
+from harness.strategies.collector import HEALTHY
 from harness.suites.produced import ProducedSession
 from reference_impl.rules import Rule
 
 # The collector faults a session may run under, by their name in a case,
 # and a healthy collector (a case of the collector suite without a fault).
-HEALTHY: Final = "none"
 COLLECTOR_FAULTS: Final = (*(fault.value for fault in CollectorFault), HEALTHY)
 COLLECTOR_RULES: Final = {
     CollectorFault.DOWN.value: Rule.COLLECTOR_DOWN,
